@@ -1,4 +1,4 @@
-//! placeholder
+//! placeholder: the assembler helper replaces this file.
 pub mod image;
 pub use image::*;
 /// placeholder
