@@ -1,0 +1,37 @@
+# Bare-metal compute kernel: recursive Fibonacci of n, `reps` times.
+# Prints "fib: S" where S is the wrapping sum of fib(n) over the repetitions.
+        .equ    DEFAULT_N, 20
+        .equ    DEFAULT_REPS, 1
+        .include "bare.s"
+
+main:
+        addi    sp, sp, -16
+        sw      ra, 0(sp)
+        sw      s0, 4(sp)
+        sw      s1, 8(sp)
+        sw      s2, 12(sp)
+        mv      s0, a0                  # n
+        mv      s1, a1                  # reps
+        mv      s2, zero                # sum
+        beqz    s1, 2f
+1:      mv      a0, s0
+        call    fib
+        add     s2, s2, a0
+        addi    s1, s1, -1
+        bnez    s1, 1b
+2:      mv      a0, s2
+        lw      ra, 0(sp)
+        lw      s0, 4(sp)
+        lw      s1, 8(sp)
+        lw      s2, 12(sp)
+        addi    sp, sp, 16
+        ret
+
+        .include "fib.s"
+
+        .section data
+name:   .asciz  "fib"
+        .align  4
+        .space  65536                   # deep recursion: fib(n) nests n frames
+stack_top:
+heap:
