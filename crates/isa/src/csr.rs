@@ -14,11 +14,13 @@ pub enum Csr {
     Epc = 2,
     /// Cause of the last trap (bit 31 set for interrupts).
     Cause = 3,
-    /// Faulting address of the last memory trap, or the word of an illegal instruction.
+    /// Faulting address of the last memory trap, or the instruction word of an
+    /// illegal- or privileged-instruction trap.
     BadAddr = 4,
     /// Scratch word for the kernel's trap entry.
     Scratch = 5,
-    /// Page-table base: physical address of the root table (4 KiB aligned).
+    /// Page-table base: physical address of the root table (the walk ignores the
+    /// low 12 bits).
     Ptbr = 6,
     /// Timer compare, low 32 bits. The timer interrupt is pending while
     /// `instret >= timecmp` (64-bit compare).

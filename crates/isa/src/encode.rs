@@ -12,7 +12,7 @@
 //! | U | opcode | rd | imm20 (19..0) | | |
 //! | J | opcode | rd | imm20 = offset / 4 | | |
 //! | C | opcode | rd | rs1 | csr number (15..0) | |
-//! | N | opcode | 0 | rs1 | 0 | |
+//! | N | opcode | rd or 0 | rs1 or 0 | 0 | |
 //!
 //! Bits a format does not use must be zero; otherwise the word is illegal.
 
