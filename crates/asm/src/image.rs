@@ -87,17 +87,23 @@ impl Image {
     /// Instructions are fetched only from aligned addresses, so a misaligned
     /// head of a segment and a tail shorter than a word are skipped.
     pub fn text_words(&self) -> impl Iterator<Item = (u32, u32)> {
-        self.segments.iter().filter(|seg| seg.kind == SegmentKind::Text).flat_map(|seg| {
-            // Bytes from `addr` up to the next multiple of 4.
-            let head = (seg.addr.wrapping_neg() & 3) as usize;
-            let first = seg.addr.wrapping_add(head as u32);
-            seg.data.get(head..).unwrap_or_default().chunks_exact(4).zip(0u32..).map(
-                move |(word, i)| {
-                    let word = u32::from_le_bytes([word[0], word[1], word[2], word[3]]);
-                    (first.wrapping_add(4 * i), word)
-                },
-            )
-        })
+        self.segments
+            .iter()
+            .filter(|seg| seg.kind == SegmentKind::Text)
+            .flat_map(|seg| {
+                // Bytes from `addr` up to the next multiple of 4.
+                let head = (seg.addr.wrapping_neg() & 3) as usize;
+                let first = seg.addr.wrapping_add(head as u32);
+                seg.data
+                    .get(head..)
+                    .unwrap_or_default()
+                    .chunks_exact(4)
+                    .zip(0u32..)
+                    .map(move |(word, i)| {
+                        let word = u32::from_le_bytes([word[0], word[1], word[2], word[3]]);
+                        (first.wrapping_add(4 * i), word)
+                    })
+            })
     }
 
     /// The little-endian word at `addr` (any alignment), if all four bytes lie
@@ -120,7 +126,10 @@ impl Image {
     /// [`Image::validate`] requires.
     pub fn symbol_at(&self, addr: u32) -> Option<&Symbol> {
         let first = self.symbols.partition_point(|sym| sym.value < addr);
-        self.symbols[first..].iter().take_while(|sym| sym.value == addr).find(|sym| sym.is_label)
+        self.symbols[first..]
+            .iter()
+            .take_while(|sym| sym.value == addr)
+            .find(|sym| sym.is_label)
     }
 
     /// The first symbol (label or constant) called `name`.
@@ -147,7 +156,12 @@ impl Image {
     /// Saturates at `u32::MAX` for a segment that ends exactly at 4 GiB, which
     /// `u32` cannot represent.
     pub fn end(&self) -> u32 {
-        let end = self.segments.iter().map(|seg| seg.range().end).max().unwrap_or(0);
+        let end = self
+            .segments
+            .iter()
+            .map(|seg| seg.range().end)
+            .max()
+            .unwrap_or(0);
         u32::try_from(end).unwrap_or(u32::MAX)
     }
 
@@ -180,13 +194,22 @@ impl Image {
         for (index, &(addr, loc)) in self.lines.iter().enumerate() {
             if loc.file as usize >= self.files.len() {
                 let files = self.files.len();
-                return Err(ImageError::LineFileIndex { index, addr, file: loc.file, files });
+                return Err(ImageError::LineFileIndex {
+                    index,
+                    addr,
+                    file: loc.file,
+                    files,
+                });
             }
         }
         for (index, pair) in self.lines.windows(2).enumerate() {
             let ((prev_addr, _), (addr, _)) = (pair[0], pair[1]);
             if prev_addr > addr {
-                return Err(ImageError::LinesUnsorted { index: index + 1, addr, prev_addr });
+                return Err(ImageError::LinesUnsorted {
+                    index: index + 1,
+                    addr,
+                    prev_addr,
+                });
             }
         }
         Ok(())
@@ -195,11 +218,18 @@ impl Image {
     fn validate_segments(&self) -> Result<(), ImageError> {
         for (index, seg) in self.segments.iter().enumerate() {
             if seg.data.is_empty() {
-                return Err(ImageError::EmptySegment { index, addr: seg.addr });
+                return Err(ImageError::EmptySegment {
+                    index,
+                    addr: seg.addr,
+                });
             }
             if seg.range().end > 1 << 32 {
                 let len = seg.data.len() as u64;
-                return Err(ImageError::SegmentWraps { index, addr: seg.addr, len });
+                return Err(ImageError::SegmentWraps {
+                    index,
+                    addr: seg.addr,
+                    len,
+                });
             }
         }
         // Overlap first, whatever the order, so two overlapping segments are
@@ -225,7 +255,11 @@ impl Image {
         for (index, pair) in self.segments.windows(2).enumerate() {
             if pair[0].addr > pair[1].addr {
                 let (addr, prev_addr) = (pair[1].addr, pair[0].addr);
-                return Err(ImageError::SegmentsUnsorted { index: index + 1, addr, prev_addr });
+                return Err(ImageError::SegmentsUnsorted {
+                    index: index + 1,
+                    addr,
+                    prev_addr,
+                });
             }
         }
         Ok(())

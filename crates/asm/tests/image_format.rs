@@ -43,9 +43,15 @@ fn every_truncation_of_the_sample_names_the_table_it_cuts() {
     for len in 0..bytes.len() {
         let err = Image::from_bytes(&bytes[..len]).expect_err("a prefix must not load");
         // The first missing byte is at `len`, so the error must blame its table.
-        let (want, _) = SAMPLE_REGIONS.iter().find(|(_, r)| r.contains(&len)).unwrap();
+        let (want, _) = SAMPLE_REGIONS
+            .iter()
+            .find(|(_, r)| r.contains(&len))
+            .unwrap();
         assert_eq!(table_of(&err), Some(*want), "prefix of {len} bytes: {err}");
-        assert!(err.to_string().contains("offset"), "prefix of {len} bytes: {err}");
+        assert!(
+            err.to_string().contains("offset"),
+            "prefix of {len} bytes: {err}"
+        );
     }
 }
 
@@ -92,7 +98,12 @@ const BYTE_RULES: &[ByteRule] = &[
         expect: |e| {
             matches!(
                 e,
-                ImageError::Truncated { table: Table::Symbols, offset: 97, needed: 4, available: 3 }
+                ImageError::Truncated {
+                    table: Table::Symbols,
+                    offset: 97,
+                    needed: 4,
+                    available: 3
+                }
             )
         },
         mentions: &["symbol table", "offset 97"],
@@ -101,7 +112,14 @@ const BYTE_RULES: &[ByteRule] = &[
         rule: "segment count that overflows the file",
         corrupt: |b| put(b, 12, u32::MAX),
         expect: |e| {
-            matches!(e, ImageError::CountTooLarge { table: Table::Segments, count: u32::MAX, .. })
+            matches!(
+                e,
+                ImageError::CountTooLarge {
+                    table: Table::Segments,
+                    count: u32::MAX,
+                    ..
+                }
+            )
         },
         mentions: &["segment table count 4294967295", "offset 28"],
     },
@@ -111,7 +129,12 @@ const BYTE_RULES: &[ByteRule] = &[
         expect: |e| {
             matches!(
                 e,
-                ImageError::CountTooLarge { table: Table::Lines, count: 4, offset: 125, .. }
+                ImageError::CountTooLarge {
+                    table: Table::Lines,
+                    count: 4,
+                    offset: 125,
+                    ..
+                }
             )
         },
         mentions: &["line table count 4", "48 bytes", "only 36"],
@@ -119,7 +142,16 @@ const BYTE_RULES: &[ByteRule] = &[
     ByteRule {
         rule: "unknown segment kind",
         corrupt: |b| put(b, 32, 7),
-        expect: |e| matches!(e, ImageError::BadSegmentKind { index: 0, offset: 32, kind: 7 }),
+        expect: |e| {
+            matches!(
+                e,
+                ImageError::BadSegmentKind {
+                    index: 0,
+                    offset: 32,
+                    kind: 7
+                }
+            )
+        },
         mentions: &["segment 0", "kind 7", "offset 32"],
     },
     ByteRule {
@@ -128,7 +160,12 @@ const BYTE_RULES: &[ByteRule] = &[
         expect: |e| {
             matches!(
                 e,
-                ImageError::SegmentOffset { index: 1, offset: 56, found: 99, expected: 68 }
+                ImageError::SegmentOffset {
+                    index: 1,
+                    offset: 56,
+                    found: 99,
+                    expected: 68
+                }
             )
         },
         mentions: &["segment 1", "offset 99", "start at 68"],
@@ -136,27 +173,60 @@ const BYTE_RULES: &[ByteRule] = &[
     ByteRule {
         rule: "is_label neither 0 nor 1",
         corrupt: |b| b[101] = 2,
-        expect: |e| matches!(e, ImageError::BadLabelFlag { index: 1, offset: 101, value: 2 }),
+        expect: |e| {
+            matches!(
+                e,
+                ImageError::BadLabelFlag {
+                    index: 1,
+                    offset: 101,
+                    value: 2
+                }
+            )
+        },
         mentions: &["symbol 1", "is_label byte 2", "offset 101"],
     },
     ByteRule {
         rule: "symbol name not UTF-8",
         corrupt: |b| b[91] = 0xff,
         expect: |e| {
-            matches!(e, ImageError::BadUtf8 { table: Table::Symbols, index: 1, offset: 91 })
+            matches!(
+                e,
+                ImageError::BadUtf8 {
+                    table: Table::Symbols,
+                    index: 1,
+                    offset: 91
+                }
+            )
         },
         mentions: &["symbol table entry 1", "offset 91", "UTF-8"],
     },
     ByteRule {
         rule: "file name not UTF-8",
         corrupt: |b| b[118] = 0xc3,
-        expect: |e| matches!(e, ImageError::BadUtf8 { table: Table::Files, index: 0, offset: 118 }),
+        expect: |e| {
+            matches!(
+                e,
+                ImageError::BadUtf8 {
+                    table: Table::Files,
+                    index: 0,
+                    offset: 118
+                }
+            )
+        },
         mentions: &["file-name table entry 0", "offset 118"],
     },
     ByteRule {
         rule: "trailing garbage",
         corrupt: |b| b.extend_from_slice(&[0, 0, 0]),
-        expect: |e| matches!(e, ImageError::TrailingBytes { offset: 161, count: 3 }),
+        expect: |e| {
+            matches!(
+                e,
+                ImageError::TrailingBytes {
+                    offset: 161,
+                    count: 3
+                }
+            )
+        },
         mentions: &["3 unexpected bytes", "offset 161"],
     },
 ];
@@ -171,7 +241,11 @@ fn each_byte_level_rule_is_enforced_with_a_specific_message() {
         assert!((row.expect)(&err), "{}: wrong error {err:?}", row.rule);
         let message = err.to_string();
         for needle in row.mentions {
-            assert!(message.contains(needle), "{}: {message:?} lacks {needle:?}", row.rule);
+            assert!(
+                message.contains(needle),
+                "{}: {message:?} lacks {needle:?}",
+                row.rule
+            );
         }
     }
 }
@@ -188,25 +262,78 @@ const CONTENT_RULES: &[ContentRule] = &[
     ContentRule {
         rule: "empty segment",
         break_it: |i| i.segments[1].data.clear(),
-        expect: |e| matches!(e, ImageError::EmptySegment { index: 1, addr: 0x2000 }),
+        expect: |e| {
+            matches!(
+                e,
+                ImageError::EmptySegment {
+                    index: 1,
+                    addr: 0x2000
+                }
+            )
+        },
         mentions: &["segment 1", "0x00002000", "empty"],
     },
     ContentRule {
         rule: "segment past 4 GiB",
         break_it: |i| i.segments[1].addr = 0xffff_fffe,
-        expect: |e| matches!(e, ImageError::SegmentWraps { index: 1, addr: 0xffff_fffe, len: 4 }),
+        expect: |e| {
+            matches!(
+                e,
+                ImageError::SegmentWraps {
+                    index: 1,
+                    addr: 0xffff_fffe,
+                    len: 4
+                }
+            )
+        },
         mentions: &["segment 1", "0xfffffffe", "4 GiB"],
+    },
+    ContentRule {
+        rule: "segment one byte past 4 GiB",
+        break_it: |i| i.segments[1].addr = 0xffff_fffd,
+        expect: |e| {
+            matches!(
+                e,
+                ImageError::SegmentWraps {
+                    index: 1,
+                    addr: 0xffff_fffd,
+                    ..
+                }
+            )
+        },
+        mentions: &["0xfffffffd"],
     },
     ContentRule {
         rule: "overlapping segments",
         break_it: |i| i.segments[1].addr = 0x1004,
-        expect: |e| matches!(e, ImageError::SegmentOverlap { first: 0, second: 1, .. }),
-        mentions: &["segment 0 [0x00001000, 0x00001008)", "segment 1 [0x00001004, 0x00001008)"],
+        expect: |e| {
+            matches!(
+                e,
+                ImageError::SegmentOverlap {
+                    first: 0,
+                    second: 1,
+                    ..
+                }
+            )
+        },
+        mentions: &[
+            "segment 0 [0x00001000, 0x00001008)",
+            "segment 1 [0x00001004, 0x00001008)",
+        ],
     },
     ContentRule {
         rule: "segments out of order",
         break_it: |i| i.segments[1].addr = 0x0800,
-        expect: |e| matches!(e, ImageError::SegmentsUnsorted { index: 1, addr: 0x800, .. }),
+        expect: |e| {
+            matches!(
+                e,
+                ImageError::SegmentsUnsorted {
+                    index: 1,
+                    addr: 0x800,
+                    ..
+                }
+            )
+        },
         mentions: &["segment 1 at 0x00000800", "segment 0 at 0x00001000"],
     },
     ContentRule {
@@ -236,13 +363,32 @@ const CONTENT_RULES: &[ContentRule] = &[
     ContentRule {
         rule: "line names a missing file",
         break_it: |i| i.lines[2].1.file = 5,
-        expect: |e| matches!(e, ImageError::LineFileIndex { index: 2, file: 5, files: 1, .. }),
+        expect: |e| {
+            matches!(
+                e,
+                ImageError::LineFileIndex {
+                    index: 2,
+                    file: 5,
+                    files: 1,
+                    ..
+                }
+            )
+        },
         mentions: &["line table entry 2", "file 5", "only 1"],
     },
     ContentRule {
         rule: "lines out of order",
         break_it: |i| i.lines.swap(0, 1),
-        expect: |e| matches!(e, ImageError::LinesUnsorted { index: 1, addr: 0x1000, .. }),
+        expect: |e| {
+            matches!(
+                e,
+                ImageError::LinesUnsorted {
+                    index: 1,
+                    addr: 0x1000,
+                    ..
+                }
+            )
+        },
         mentions: &["line table entry 1", "0x00001004"],
     },
 ];
@@ -256,7 +402,11 @@ fn each_content_rule_is_enforced_alike_by_validate_and_the_loader() {
         assert!((row.expect)(&err), "{}: wrong error {err:?}", row.rule);
         let message = err.to_string();
         for needle in row.mentions {
-            assert!(message.contains(needle), "{}: {message:?} lacks {needle:?}", row.rule);
+            assert!(
+                message.contains(needle),
+                "{}: {message:?} lacks {needle:?}",
+                row.rule
+            );
         }
         // The loader applies the same rules to the same image on disk.
         let loaded = Image::from_bytes(&image.to_bytes()).expect_err(row.rule);
@@ -274,16 +424,24 @@ fn files_save_load_and_name_their_path_on_failure() {
 
     let missing = dir.join("missing.vmlb");
     let err = Image::load_file(&missing).unwrap_err();
-    assert!(matches!(&err, ImageError::Io { path, .. } if *path == missing), "{err:?}");
+    assert!(
+        matches!(&err, ImageError::Io { path, .. } if *path == missing),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("missing.vmlb"), "{err}");
 
     // An invalid image is refused before anything is written.
     let bad = dir.join("bad.vmlb");
     let err = Image::default().save_file(&bad).unwrap_err();
-    assert!(matches!(err, ImageError::EntryOutsideText { .. }), "{err:?}");
+    assert!(
+        matches!(err, ImageError::EntryOutsideText { .. }),
+        "{err:?}"
+    );
     assert!(!bad.exists());
 
-    let err = sample().save_file(&dir.join("no-such-dir").join("x.vmlb")).unwrap_err();
+    let err = sample()
+        .save_file(&dir.join("no-such-dir").join("x.vmlb"))
+        .unwrap_err();
     assert!(err.to_string().contains("no-such-dir"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
