@@ -116,7 +116,9 @@ pub enum BusError {
         len: u16,
     },
     /// The range has no ports.
-    #[error("cannot attach {name} at port {base:#06x} with length 0: a device needs at least one port")]
+    #[error(
+        "cannot attach {name} at port {base:#06x} with length 0: a device needs at least one port"
+    )]
     Empty {
         /// Name of the device being attached.
         name: &'static str,
@@ -166,10 +168,18 @@ impl Bus {
     pub fn standard(disk: Disk) -> Bus {
         let mut bus = Bus::new();
         let standard: [(u16, u16, Box<dyn Device>); 4] = [
-            (ports::CONSOLE_BASE, ports::CONSOLE_LEN, Box::new(Console::new())),
+            (
+                ports::CONSOLE_BASE,
+                ports::CONSOLE_LEN,
+                Box::new(Console::new()),
+            ),
             (ports::LOG_BASE, ports::LOG_LEN, Box::new(Log::new())),
             (ports::POWER_BASE, ports::POWER_LEN, Box::new(Power::new())),
-            (ports::BLOCK_BASE, ports::BLOCK_LEN, Box::new(BlockDevice::new(disk))),
+            (
+                ports::BLOCK_BASE,
+                ports::BLOCK_LEN,
+                Box::new(BlockDevice::new(disk)),
+            ),
         ];
         for (base, len, dev) in standard {
             bus.attach(base, len, dev)
@@ -256,7 +266,9 @@ impl Bus {
             return Effect::None;
         };
         self.accesses[i] += 1;
-        let effect = self.slots[i].dev.write(offset, width, truncate(value, width));
+        let effect = self.slots[i]
+            .dev
+            .write(offset, width, truncate(value, width));
         self.refresh_irq();
         effect
     }

@@ -65,7 +65,9 @@ pub struct Disk {
 impl Disk {
     /// A zero-filled disk of `sectors` sectors.
     pub fn new(sectors: u32) -> Disk {
-        Disk { bytes: vec![0; sectors as usize * SECTOR_SIZE] }
+        Disk {
+            bytes: vec![0; sectors as usize * SECTOR_SIZE],
+        }
     }
 
     /// A disk holding `bytes`, zero-padded to a whole number of sectors.
@@ -81,14 +83,19 @@ impl Disk {
         let path = path.as_ref();
         fs::read(path)
             .map(Disk::from_bytes)
-            .map_err(|source| DiskError::Read { path: path.to_owned(), source })
+            .map_err(|source| DiskError::Read {
+                path: path.to_owned(),
+                source,
+            })
     }
 
     /// Writes the whole disk to an image file, replacing it.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), DiskError> {
         let path = path.as_ref();
-        fs::write(path, &self.bytes)
-            .map_err(|source| DiskError::Write { path: path.to_owned(), source })
+        fs::write(path, &self.bytes).map_err(|source| DiskError::Write {
+            path: path.to_owned(),
+            source,
+        })
     }
 
     /// The whole disk.

@@ -34,7 +34,11 @@ impl Default for Console {
 impl Console {
     /// A console with no output, no input, and the receive interrupt off.
     pub fn new() -> Console {
-        Console { output: Capture::new(), input: VecDeque::new(), rx_irq_enable: false }
+        Console {
+            output: Capture::new(),
+            input: VecDeque::new(),
+            rx_irq_enable: false,
+        }
     }
 
     /// Bytes the guest has transmitted and the host has not taken yet.

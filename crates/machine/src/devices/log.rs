@@ -30,7 +30,9 @@ impl Default for Log {
 impl Log {
     /// An empty log.
     pub fn new() -> Log {
-        Log { output: Capture::new() }
+        Log {
+            output: Capture::new(),
+        }
     }
 
     /// Bytes the guest has logged and the host has not taken yet.

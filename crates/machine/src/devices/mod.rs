@@ -121,7 +121,11 @@ struct Capture {
 
 impl Capture {
     fn new() -> Capture {
-        Capture { bytes: Vec::new(), limit: DEFAULT_OUTPUT_LIMIT, dropped: 0 }
+        Capture {
+            bytes: Vec::new(),
+            limit: DEFAULT_OUTPUT_LIMIT,
+            dropped: 0,
+        }
     }
 
     fn push(&mut self, byte: u8) {
