@@ -14,14 +14,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let image = &assembled.image;
     println!("{}: entry {:#010x}", path.display(), image.entry);
     for seg in &image.segments {
-        println!("  {:?} segment at {:#010x}, {} bytes", seg.kind, seg.addr, seg.data.len());
+        println!(
+            "  {:?} segment at {:#010x}, {} bytes",
+            seg.kind,
+            seg.addr,
+            seg.data.len()
+        );
     }
     let text = vmlab::asm::disassemble(image);
     println!("{text}");
 
     // The disassembler's output is itself a program: it must give the same image.
     let again = vmlab::asm::assemble_str(&text)?;
-    assert_eq!(again.segments, image.segments, "disassembly did not reassemble");
+    assert_eq!(
+        again.segments, image.segments,
+        "disassembly did not reassemble"
+    );
     println!("reassembled: identical segments");
     Ok(())
 }

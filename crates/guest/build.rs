@@ -22,7 +22,10 @@ fn main() {
 
 /// Assembles one program; prints diagnostics and returns false on error.
 fn assemble(src: &Path, include: &Path, dest: &Path) -> bool {
-    let opts = vmlab_asm::Options { include_dirs: vec![include.to_path_buf()], ..Default::default() };
+    let opts = vmlab_asm::Options {
+        include_dirs: vec![include.to_path_buf()],
+        ..Default::default()
+    };
     match vmlab_asm::assemble_file(src, &opts) {
         Ok(done) => {
             for f in &done.files_read {

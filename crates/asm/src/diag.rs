@@ -49,11 +49,13 @@ impl fmt::Display for Diagnostic {
         if self.line == 0 {
             return write!(f, "\n  --> {}", self.file);
         }
-        let num = self.line.to_string();
-        let pad = " ".repeat(num.len());
-        write!(f, "\n{pad} --> {}:{}:{}", self.file, self.line, self.col)?;
+        // The gutter is at least two columns wide, so one-digit line numbers
+        // are indented like the `-->` arrow.
+        let w = self.line.to_string().len().max(2);
+        let pad = " ".repeat(w);
+        write!(f, "\n{pad}--> {}:{}:{}", self.file, self.line, self.col)?;
         write!(f, "\n{pad} |")?;
-        write!(f, "\n{num} | {}", self.source_line)?;
+        write!(f, "\n{:>w$} | {}", self.line, self.source_line)?;
         // Reproduce tabs before the caret so it lines up under the token in
         // any terminal, whatever its tab width.
         let lead: String = self

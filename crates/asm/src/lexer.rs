@@ -45,6 +45,8 @@ pub(crate) enum Tok {
     Local { n: u32, forward: bool },
     /// A string literal, escapes already processed.
     Str(Vec<u8>),
+    /// A two-character comparison or logical operator: `==` `!=` `<=` `>=` `&&` `||`.
+    Op(&'static str),
     /// `<<`
     Shl,
     /// `>>`
@@ -97,6 +99,9 @@ pub(crate) fn first_word(line: &str) -> &str {
     &t[..end]
 }
 
+/// Operators of two characters, matched before their one-character prefixes.
+const TWO_CHAR_OPS: [&str; 8] = ["<<", ">>", "==", "!=", "<=", ">=", "&&", "||"];
+
 /// Tokenizes one line. Comments (`#` or `;` to the end of the line) are dropped.
 pub(crate) fn lex(line: &str) -> Result<Vec<Token>, Problem> {
     let chars: Vec<char> = line.chars().collect();
@@ -122,7 +127,8 @@ pub(crate) fn lex(line: &str) -> Result<Vec<Token>, Problem> {
                 i += 1;
             }
             let text: String = chars[start..i].iter().collect();
-            number(&text).map_err(|(msg, hint)| Problem::new(msg, Span::new(start, i - start), hint))?
+            number(&text)
+                .map_err(|(msg, hint)| Problem::new(msg, Span::new(start, i - start), hint))?
         } else if c == '\'' {
             i += 1;
             let v = escaped_char(&chars, &mut i, '\'').map_err(|p| p.at(start, i))?;
@@ -163,13 +169,17 @@ pub(crate) fn lex(line: &str) -> Result<Vec<Token>, Problem> {
             }
             i += 1;
             Tok::Str(bytes)
-        } else if c == '<' && chars.get(i + 1) == Some(&'<') {
+        } else if let Some(op) = TWO_CHAR_OPS.iter().find(|op| {
+            let mut o = op.chars();
+            o.next() == Some(c) && o.next() == chars.get(i + 1).copied()
+        }) {
             i += 2;
-            Tok::Shl
-        } else if c == '>' && chars.get(i + 1) == Some(&'>') {
-            i += 2;
-            Tok::Shr
-        } else if "+-*/%&|^~(),:=".contains(c) {
+            match *op {
+                "<<" => Tok::Shl,
+                ">>" => Tok::Shr,
+                other => Tok::Op(other),
+            }
+        } else if "+-*/%&|^~(),:=<>!".contains(c) {
             i += 1;
             Tok::Punct(c)
         } else {
@@ -281,8 +291,7 @@ fn number(text: &str) -> Result<Tok, (String, String)> {
         )),
         Err(_) => Err((
             format!("invalid number `{text}`"),
-            "expected decimal, 0x hex, 0b binary, 0o octal, or a local label like `1b`/`1f`"
-                .into(),
+            "expected decimal, 0x hex, 0b binary, 0o octal, or a local label like `1b`/`1f`".into(),
         )),
     }
 }
@@ -301,9 +310,18 @@ mod tests {
         assert_eq!(
             toks("1b 0b 12f"),
             [
-                Tok::Local { n: 1, forward: false },
-                Tok::Local { n: 0, forward: false },
-                Tok::Local { n: 12, forward: true }
+                Tok::Local {
+                    n: 1,
+                    forward: false
+                },
+                Tok::Local {
+                    n: 0,
+                    forward: false
+                },
+                Tok::Local {
+                    n: 12,
+                    forward: true
+                }
             ]
         );
         assert!(lex("0x").is_err());
@@ -318,6 +336,9 @@ mod tests {
         );
         assert_eq!(toks("'#' ; c"), [Tok::Num(35)]);
         let e = lex("  .ascii \"abc").unwrap_err();
-        assert_eq!((e.msg.as_str(), e.span.col, e.span.len), ("unterminated string", 9, 4));
+        assert_eq!(
+            (e.msg.as_str(), e.span.col, e.span.len),
+            ("unterminated string", 9, 4)
+        );
     }
 }

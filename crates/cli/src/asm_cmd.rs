@@ -46,9 +46,13 @@ pub struct DisasmArgs {
 }
 
 fn options(include: &[PathBuf], define: &[String]) -> Result<Options, String> {
-    let mut opts = Options { include_dirs: include.to_vec(), ..Options::default() };
+    let mut opts = Options {
+        include_dirs: include.to_vec(),
+        ..Options::default()
+    };
     for d in define {
-        opts.defines.push(vmlab_asm::parse_define(d).map_err(|e| format!("error: -D {d}: {e}"))?);
+        opts.defines
+            .push(vmlab_asm::parse_define(d).map_err(|e| format!("error: -D {d}: {e}"))?);
     }
     Ok(opts)
 }
@@ -72,8 +76,9 @@ pub fn assemble(path: &Path, include: &[PathBuf], define: &[String]) -> Result<I
 /// Loads an image file, or assembles a source file (anything not starting
 /// with the image magic).
 pub fn load_program(path: &Path, include: &[PathBuf], define: &[String]) -> Result<Image, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("error: cannot read {}: {e}", path.display()))?;
-    if bytes.starts_with(vmlab_asm::MAGIC) {
+    let bytes =
+        std::fs::read(path).map_err(|e| format!("error: cannot read {}: {e}", path.display()))?;
+    if bytes.starts_with(&vmlab_asm::MAGIC) {
         Image::from_bytes(&bytes).map_err(|e| format!("error: {}: {e}", path.display()))
     } else {
         assemble(path, include, define)
@@ -82,7 +87,10 @@ pub fn load_program(path: &Path, include: &[PathBuf], define: &[String]) -> Resu
 
 pub fn asm(args: &AsmArgs) -> Result<(), String> {
     let image = assemble(&args.file, &args.include, &args.define)?;
-    let out = args.output.clone().unwrap_or_else(|| args.file.with_extension("vmi"));
+    let out = args
+        .output
+        .clone()
+        .unwrap_or_else(|| args.file.with_extension("vmi"));
     image.save_file(&out).map_err(|e| format!("error: {e}"))?;
     let bytes: usize = image.segments.iter().map(|s| s.data.len()).sum();
     println!(

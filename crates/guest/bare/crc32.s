@@ -31,7 +31,7 @@ main:
         addi    sp, sp, 16
         ret
 
-        .include "crc32.s"
+        .include "algo/crc32.s"
 
         .section data
 name:   .asciz  "crc32"

@@ -27,7 +27,7 @@ main:
         addi    sp, sp, 16
         ret
 
-        .include "fib.s"
+        .include "algo/fib.s"
 
         .section data
 name:   .asciz  "fib"

@@ -40,7 +40,7 @@ main:
         addi    sp, sp, 20
         ret
 
-        .include "matmul.s"
+        .include "algo/matmul.s"
 
         .section data
 name:   .asciz  "matmul"

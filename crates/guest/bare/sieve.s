@@ -29,7 +29,7 @@ main:
         addi    sp, sp, 16
         ret
 
-        .include "sieve.s"
+        .include "algo/sieve.s"
 
         .section data
 name:   .asciz  "sieve"

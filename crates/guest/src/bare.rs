@@ -124,7 +124,10 @@ impl BareKernel {
     pub fn image_with(&self, n: u32, reps: u32) -> Image {
         let mut image = self.image().clone();
         for (sym, value) in [("param_n", n), ("param_reps", reps)] {
-            let addr = image.symbol(sym).expect("bare.s defines the parameters").value;
+            let addr = image
+                .symbol(sym)
+                .expect("bare.s defines the parameters")
+                .value;
             let seg = image
                 .segments
                 .iter_mut()
@@ -192,7 +195,9 @@ pub fn sieve(n: u32) -> u32 {
 pub fn matmul(n: u32) -> u32 {
     let n = n as usize;
     let a: Vec<u32> = (0..n * n).map(|k| ((k / n) + 2 * (k % n)) as u32).collect();
-    let b: Vec<u32> = (0..n * n).map(|k| ((k / n) as u32).wrapping_mul((k % n) as u32) + 1).collect();
+    let b: Vec<u32> = (0..n * n)
+        .map(|k| ((k / n) as u32).wrapping_mul((k % n) as u32) + 1)
+        .collect();
     let mut c = vec![0u32; n * n];
     for i in 0..n {
         for j in 0..n {
@@ -203,7 +208,8 @@ pub fn matmul(n: u32) -> u32 {
             c[i * n + j] = sum;
         }
     }
-    c.iter().fold(0u32, |h, &x| h.wrapping_mul(31).wrapping_add(x))
+    c.iter()
+        .fold(0u32, |h, &x| h.wrapping_mul(31).wrapping_add(x))
 }
 
 /// CRC-32 of the buffer of lib/crc32.s (`buf[i] = (7i + 3) & 0xFF`), bit by bit.
@@ -221,7 +227,11 @@ pub fn crc32(n: u32) -> u32 {
 
 /// The n-th Fibonacci number by naive recursion (lib/fib.s), wrapping.
 pub fn fib(n: u32) -> u32 {
-    if n < 2 { n } else { fib(n - 1).wrapping_add(fib(n - 2)) }
+    if n < 2 {
+        n
+    } else {
+        fib(n - 1).wrapping_add(fib(n - 2))
+    }
 }
 
 #[cfg(test)]

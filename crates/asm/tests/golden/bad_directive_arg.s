@@ -1,0 +1,4 @@
+    .align 3
+    .section bss
+    .space -1
+    .byte 1,

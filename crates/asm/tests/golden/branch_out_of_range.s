@@ -1,0 +1,5 @@
+_start:
+    beq a0, a1, far
+    .space 0x40000
+far:
+    halt

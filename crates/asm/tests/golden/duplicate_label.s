@@ -1,0 +1,4 @@
+loop:
+    nop
+loop:
+    j loop

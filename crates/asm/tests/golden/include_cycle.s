@@ -1,0 +1,2 @@
+# Includes itself through inc_cycle_b.s.
+    .include "inc_cycle_b.s"

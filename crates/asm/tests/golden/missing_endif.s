@@ -1,0 +1,5 @@
+    .if 1
+    nop
+    .ifdef FOO
+    nop
+    .endif

@@ -1,0 +1,6 @@
+    nop
+    .endif
+    .if 0
+    .else
+    .else
+    .endif

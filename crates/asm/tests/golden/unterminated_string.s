@@ -1,0 +1,3 @@
+_start:
+    .ascii "no closing quote
+    halt
