@@ -1,7 +1,11 @@
-//! `vmlab`: assemble, disassemble and (as the machine and monitor land) run and
-//! benchmark guest programs. Thin wiring over the library crates.
+//! `vmlab`: assemble, disassemble, run and measure guest programs. Thin
+//! wiring over the library crates: anything a library user would need lives
+//! in a library.
 
 mod asm_cmd;
+mod run_cmd;
+mod speed_cmd;
+mod trace;
 
 use std::process::ExitCode;
 
@@ -9,8 +13,9 @@ use clap::{Parser, Subcommand};
 
 /// vmlab: a virtualization teaching lab.
 ///
-/// A small guest ISA, an emulated machine, and (as they land) a monitor that
-/// runs guests by trap-and-emulate, hardware assistance, binary translation and
+/// A small guest ISA, an emulated machine with VT-x-like virtualization
+/// extensions, and (as they land) a monitor that runs guests by
+/// trap-and-emulate, hardware assistance, binary translation and
 /// paravirtualization, with benchmarks that compare what each costs.
 #[derive(Debug, Parser)]
 #[command(name = "vmlab", version, propagate_version = true)]
@@ -23,16 +28,20 @@ struct Cli {
 enum Command {
     Asm(asm_cmd::AsmArgs),
     Disasm(asm_cmd::DisasmArgs),
+    Run(run_cmd::RunArgs),
+    Speed(speed_cmd::SpeedArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Asm(args) => asm_cmd::asm(&args),
-        Command::Disasm(args) => asm_cmd::disasm(&args),
+        Command::Asm(args) => asm_cmd::asm(&args).map(|()| 0),
+        Command::Disasm(args) => asm_cmd::disasm(&args).map(|()| 0),
+        Command::Run(args) => run_cmd::run(&args),
+        Command::Speed(args) => speed_cmd::speed(&args).map(|()| 0),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(status) => ExitCode::from(status),
         Err(e) => {
             eprintln!("{e}");
             ExitCode::FAILURE

@@ -6,7 +6,8 @@
 //! instruction is privileged (Popek & Goldberg's condition).
 //!
 //! Decode once: [`decode`] turns a word into an [`Instr`] that every other
-//! part of vmlab matches on.
+//! part of vmlab matches on. [`abi`] holds the paravirtualization ABI
+//! (hypercalls, boot information, shared page, rings; `docs/hypercalls.md`).
 //!
 //! ```
 //! use vmlab_isa::{decode, encode, Instr, ImmOp, Profile, Reg};
@@ -24,6 +25,7 @@
 //! assert!(!getf.is_privileged(Profile::Legacy));
 //! ```
 
+pub mod abi;
 mod classify;
 pub mod csr;
 mod encode;
