@@ -43,10 +43,31 @@ enum Repeat {
     Last,
 }
 
-macro_rules! image_bytes {
-    ($name:literal) => {
-        include_bytes!(concat!(env!("OUT_DIR"), "/bare_", $name, ".vmi"))
-    };
+/// The image bytes build.rs produced for a bare-metal program.
+const fn image_bytes(name: &str) -> &'static [u8] {
+    let mut i = 0;
+    while i < crate::built::BARE.len() {
+        if str_eq(crate::built::BARE[i].0, name) {
+            return crate::built::BARE[i].1;
+        }
+        i += 1;
+    }
+    panic!("build.rs assembles every program in bare/")
+}
+
+const fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 static KERNELS: [BareKernel; 4] = [
@@ -57,7 +78,7 @@ static KERNELS: [BareKernel; 4] = [
         default_n: 1000,
         speed_n: 200_000,
         speed_reps: 10,
-        image_bytes: image_bytes!("sieve"),
+        image_bytes: image_bytes("sieve"),
         image: OnceLock::new(),
         reference: sieve,
         repeat: Repeat::Sum,
@@ -69,7 +90,7 @@ static KERNELS: [BareKernel; 4] = [
         default_n: 8,
         speed_n: 96,
         speed_reps: 4,
-        image_bytes: image_bytes!("matmul"),
+        image_bytes: image_bytes("matmul"),
         image: OnceLock::new(),
         reference: matmul,
         repeat: Repeat::Last,
@@ -81,7 +102,7 @@ static KERNELS: [BareKernel; 4] = [
         default_n: 256,
         speed_n: 65_536,
         speed_reps: 8,
-        image_bytes: image_bytes!("crc32"),
+        image_bytes: image_bytes("crc32"),
         image: OnceLock::new(),
         reference: crc32,
         repeat: Repeat::Sum,
@@ -93,7 +114,7 @@ static KERNELS: [BareKernel; 4] = [
         default_n: 15,
         speed_n: 27,
         speed_reps: 2,
-        image_bytes: image_bytes!("fib"),
+        image_bytes: image_bytes("fib"),
         image: OnceLock::new(),
         reference: fib,
         repeat: Repeat::Sum,

@@ -13,3 +13,11 @@
 //! ```
 
 pub mod bare;
+mod images;
+
+pub use images::{KernelBuild, kernel_image, user_image, user_names};
+
+/// What build.rs assembled (generated).
+mod built {
+    include!(concat!(env!("OUT_DIR"), "/programs.rs"));
+}
