@@ -519,7 +519,9 @@ pub const GROUPS: &[Group] = &[
     },
     Group {
         title: "error codes (negative a0)",
-        constants: constants![E_OK, E_INVAL, E_FAULT, E_PERM, E_NOSYS, E_BUSY, E_RANGE, E_RING],
+        constants: constants![
+            E_OK, E_INVAL, E_FAULT, E_PERM, E_NOSYS, E_BUSY, E_RANGE, E_RING
+        ],
     },
     Group {
         title: "hypercall arguments",
@@ -637,7 +639,13 @@ pub const GROUPS: &[Group] = &[
     },
     Group {
         title: "ring header offsets",
-        constants: constants![RING_REQ_PROD, RING_REQ_CONS, RING_RSP_PROD, RING_RSP_CONS, RING_SLOTS],
+        constants: constants![
+            RING_REQ_PROD,
+            RING_REQ_CONS,
+            RING_RSP_PROD,
+            RING_RSP_CONS,
+            RING_SLOTS
+        ],
     },
     Group {
         title: "ring slot offsets",
@@ -788,7 +796,9 @@ pub const LAYOUTS: &[Layout] = &[
 pub fn asm_include() -> String {
     let mut out = String::new();
     out.push_str("# The vmlab paravirtualization ABI (docs/hypercalls.md).\n");
-    out.push_str("# GENERATED from vmlab_isa::abi by vmlab_isa::abi::asm_include(); do not edit.\n");
+    out.push_str(
+        "# GENERATED from vmlab_isa::abi by vmlab_isa::abi::asm_include(); do not edit.\n",
+    );
     out.push_str("# Change crates/isa/src/abi.rs and rebuild instead.\n");
     for group in GROUPS {
         let _ = write!(out, "\n# {}\n", group.title);
