@@ -44,39 +44,146 @@ pub const fn page_rest(addr: u32) -> u32 {
 /// pc-relative values resolved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Op {
-    Alu { op: AluOp, d: u8, a: u8, b: u8 },
-    Add { d: u8, a: u8, b: u8 },
-    Sub { d: u8, a: u8, b: u8 },
-    Addi { d: u8, a: u8, imm: u32 },
-    Andi { d: u8, a: u8, imm: u32 },
-    Ori { d: u8, a: u8, imm: u32 },
-    Xori { d: u8, a: u8, imm: u32 },
-    Slli { d: u8, a: u8, imm: u32 },
-    Srli { d: u8, a: u8, imm: u32 },
-    Srai { d: u8, a: u8, imm: u32 },
-    Slti { d: u8, a: u8, imm: u32 },
-    Sltiu { d: u8, a: u8, imm: u32 },
+    Alu {
+        op: AluOp,
+        d: u8,
+        a: u8,
+        b: u8,
+    },
+    Add {
+        d: u8,
+        a: u8,
+        b: u8,
+    },
+    Sub {
+        d: u8,
+        a: u8,
+        b: u8,
+    },
+    Addi {
+        d: u8,
+        a: u8,
+        imm: u32,
+    },
+    Andi {
+        d: u8,
+        a: u8,
+        imm: u32,
+    },
+    Ori {
+        d: u8,
+        a: u8,
+        imm: u32,
+    },
+    Xori {
+        d: u8,
+        a: u8,
+        imm: u32,
+    },
+    Slli {
+        d: u8,
+        a: u8,
+        imm: u32,
+    },
+    Srli {
+        d: u8,
+        a: u8,
+        imm: u32,
+    },
+    Srai {
+        d: u8,
+        a: u8,
+        imm: u32,
+    },
+    Slti {
+        d: u8,
+        a: u8,
+        imm: u32,
+    },
+    Sltiu {
+        d: u8,
+        a: u8,
+        imm: u32,
+    },
     /// `lui`, and `auipc` with the pc added at decode.
-    Li { d: u8, value: u32 },
-    Lw { d: u8, a: u8, off: u32 },
-    Load { op: LoadOp, d: u8, a: u8, off: u32 },
-    Sw { s: u8, a: u8, off: u32 },
-    Store { width: Width, s: u8, a: u8, off: u32 },
-    Beq { a: u8, b: u8, target: u32 },
-    Bne { a: u8, b: u8, target: u32 },
-    Blt { a: u8, b: u8, target: u32 },
-    Bge { a: u8, b: u8, target: u32 },
-    Bltu { a: u8, b: u8, target: u32 },
-    Bgeu { a: u8, b: u8, target: u32 },
-    Jal { d: u8, target: u32 },
-    Jalr { d: u8, a: u8, off: u32 },
+    Li {
+        d: u8,
+        value: u32,
+    },
+    Lw {
+        d: u8,
+        a: u8,
+        off: u32,
+    },
+    Load {
+        op: LoadOp,
+        d: u8,
+        a: u8,
+        off: u32,
+    },
+    Sw {
+        s: u8,
+        a: u8,
+        off: u32,
+    },
+    Store {
+        width: Width,
+        s: u8,
+        a: u8,
+        off: u32,
+    },
+    Beq {
+        a: u8,
+        b: u8,
+        target: u32,
+    },
+    Bne {
+        a: u8,
+        b: u8,
+        target: u32,
+    },
+    Blt {
+        a: u8,
+        b: u8,
+        target: u32,
+    },
+    Bge {
+        a: u8,
+        b: u8,
+        target: u32,
+    },
+    Bltu {
+        a: u8,
+        b: u8,
+        target: u32,
+    },
+    Bgeu {
+        a: u8,
+        b: u8,
+        target: u32,
+    },
+    Jal {
+        d: u8,
+        target: u32,
+    },
+    Jalr {
+        d: u8,
+        a: u8,
+        off: u32,
+    },
     /// `csrr`: may sit mid-block (reads instret exactly).
-    Csrr { word: u32 },
+    Csrr {
+        word: u32,
+    },
     /// `getf`: may sit mid-block.
-    Getf { word: u32 },
+    Getf {
+        word: u32,
+    },
     /// Every other instruction: system instructions and illegal words. Always
     /// the last op of its block.
-    System { word: u32 },
+    System {
+        word: u32,
+    },
 }
 
 /// A destination register index: `r0` becomes the sink.

@@ -37,9 +37,7 @@ pub enum MachineError {
         ram_bytes: u64,
     },
     /// A host access to host-physical memory falls outside RAM.
-    #[error(
-        "host access of {len} bytes at {addr} is outside RAM ({ram_bytes} bytes)"
-    )]
+    #[error("host access of {len} bytes at {addr} is outside RAM ({ram_bytes} bytes)")]
     HostOutOfRam {
         /// The start of the access.
         addr: HostPhys,

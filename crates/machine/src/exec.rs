@@ -44,9 +44,8 @@ impl Machine {
     #[inline(always)]
     pub(crate) fn commit(&mut self, n: usize) {
         self.cpu.instret += n as u64;
-        let g = usize::from(self.controls.guest_mode);
-        let s = usize::from(!self.cpu.user());
-        self.counters.retired[g][s] += n as u64;
+        let i = self.retire_at;
+        self.counters.retired[(i >> 1) & 1][i & 1] += n as u64;
     }
 
     /// An exception at pc: an exit if the exception bitmap asks, else the
@@ -90,6 +89,7 @@ impl Machine {
     /// After any change to `status`, `ptbr` or the memory mode: refresh the
     /// cached privilege shift and the MMU's view, and recheck interrupts.
     pub(crate) fn status_changed(&mut self) {
+        self.retire_at = 2 * usize::from(self.controls.guest_mode) + usize::from(!self.cpu.user());
         self.need_shift = if self.cpu.user() { 3 } else { 0 };
         let pg = self.cpu.status() & status::PG != 0;
         self.mmu.set_context(self.cpu.csr(Csr::Ptbr), pg);
@@ -178,7 +178,12 @@ impl Machine {
     /// The port exit for an `in`/`out` (remembering the destination of an `in`).
     fn port_exit(&mut self, instr: Instr) -> Option<Exit> {
         match instr {
-            Instr::In { width, rd, rs1, off } => {
+            Instr::In {
+                width,
+                rd,
+                rs1,
+                off,
+            } => {
                 let port = port(self.cpu.get(rs1.num()), off);
                 self.pending_in = Some((rd, width));
                 Some(Exit::PortIn { port, width, rd })
@@ -291,7 +296,12 @@ impl Machine {
             }
             Instr::Wfi => self.wfi(),
             Instr::Halt => Some(Exit::Halt),
-            Instr::In { width, rd, rs1, off } => {
+            Instr::In {
+                width,
+                rd,
+                rs1,
+                off,
+            } => {
                 let p = port(r(self, rs1), off);
                 if self.controls.port_exits.get(p) {
                     return self.port_exit(instr);

@@ -41,6 +41,7 @@ mod exit;
 mod frames;
 mod interp;
 mod machine;
+mod memory;
 mod mmu;
 mod physmap;
 mod ram;

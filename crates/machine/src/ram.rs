@@ -18,7 +18,9 @@ pub struct Ram {
 
 impl std::fmt::Debug for Ram {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ram").field("bytes", &self.bytes.len()).finish()
+        f.debug_struct("Ram")
+            .field("bytes", &self.bytes.len())
+            .finish()
     }
 }
 

@@ -31,7 +31,11 @@ pub(crate) const fn need(access: Access, user: bool) -> u8 {
         Access::Store => allow::STORE,
         Access::Fetch => allow::FETCH,
     };
-    if user { base << allow::USER_SHIFT } else { base }
+    if user {
+        base << allow::USER_SHIFT
+    } else {
+        base
+    }
 }
 
 /// Marks a valid entry's key.
@@ -100,7 +104,11 @@ impl Tlb {
         }
     }
 
-    /// Like [`lookup`](Tlb::lookup) but without counting (host peeks).
+    /// Like [`lookup`](Tlb::lookup) but without counting a hit: for
+    /// instruction fetches (an engine looks up once per block, or less if it
+    /// chains blocks, so fetch hits are not an event engines can agree on;
+    /// fetch misses are, and the walk counts them) and host peeks.
+    #[inline(always)]
     pub(crate) fn peek(&self, va: u32, need: u8) -> Option<u32> {
         let e = self.entries[(va >> PAGE_SHIFT) as usize & self.mask];
         (e.key == self.key(va) && e.allow & need != 0).then_some(e.base | (va & PAGE_MASK))

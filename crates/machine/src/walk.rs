@@ -10,8 +10,8 @@
 use vmlab_isa::Access;
 use vmlab_isa::Width;
 use vmlab_isa::paging::{
-    PAGE_MASK, PAGE_SIZE, PTE_A, PTE_D, PTE_FRAME_MASK, PTE_R, PTE_U, PTE_V, PTE_W, PTE_X, page_base, vpn0,
-    vpn1,
+    PAGE_MASK, PAGE_SIZE, PTE_A, PTE_D, PTE_FRAME_MASK, PTE_R, PTE_U, PTE_V, PTE_W, PTE_X,
+    page_base, vpn0, vpn1,
 };
 
 use crate::addr::HostPhys;

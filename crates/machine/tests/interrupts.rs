@@ -44,7 +44,11 @@ fn timer_is_taken_exactly_when_instret_reaches_timecmp() {
         assert_eq!(m.reg(R::S0), at, "instret at entry, k = {k}");
         assert_eq!(m.reg(R::S1), 4 * at, "epc, k = {k}");
         assert_eq!(m.reg(R::S2), INTERRUPT_BIT | irq::TIMER);
-        assert_eq!(m.reg(A0), at - 11, "addi retired before the interrupt, k = {k}");
+        assert_eq!(
+            m.reg(A0),
+            at - 11,
+            "addi retired before the interrupt, k = {k}"
+        );
         assert_eq!(m.counters().interrupts_of(irq::TIMER), 1);
     }
 }
@@ -57,7 +61,11 @@ fn timer_delivery_does_not_depend_on_run_slicing() {
         for slice in [1, 3, 7, 64] {
             let mut sliced = timer_program(k, 1 << irq::TIMER);
             while sliced.run(slice) == Exit::BudgetExhausted {}
-            assert_eq!(sliced.cpu_state(), whole.cpu_state(), "k = {k}, slice = {slice}");
+            assert_eq!(
+                sliced.cpu_state(),
+                whole.cpu_state(),
+                "k = {k}, slice = {slice}"
+            );
         }
     }
 }
@@ -128,7 +136,12 @@ fn interrupt_entry_saves_ie_and_sret_restores_it() {
     put(
         &mut m,
         TVEC,
-        &[csrr(R::S3, Csr::Status), csrw(Csr::IPend, ZERO), addi(A2, A2, 1), Instr::Sret],
+        &[
+            csrr(R::S3, Csr::Status),
+            csrw(Csr::IPend, ZERO),
+            addi(A2, A2, 1),
+            Instr::Sret,
+        ],
     );
     assert_eq!(m.run(100), Exit::Halt);
     assert_eq!(m.reg(A2), 1, "one interrupt");
@@ -163,7 +176,11 @@ fn wfi_skips_idle_time_to_the_timer() {
     let mut m = machine(&prog);
     // The skipped time does not consume the budget.
     assert_eq!(m.run(100), Exit::Halt);
-    assert_eq!(m.reg(A0), 5001, "instret advanced to timecmp, then wfi retired");
+    assert_eq!(
+        m.reg(A0),
+        5001,
+        "instret advanced to timecmp, then wfi retired"
+    );
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! Helpers shared by the machine's tests: programs built with
 //! `vmlab_isa::encode` (no assembler needed) and page tables built by hand.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use vmlab_isa::csr::status;
 use vmlab_isa::paging::{PTE_V, make_pte, vpn0, vpn1};
@@ -21,7 +21,12 @@ pub const SP: Reg = Reg::SP;
 pub const RA: Reg = Reg::RA;
 
 pub fn addi(rd: Reg, rs1: Reg, imm: i32) -> Instr {
-    Instr::AluImm { op: ImmOp::Add, rd, rs1, imm }
+    Instr::AluImm {
+        op: ImmOp::Add,
+        rd,
+        rs1,
+        imm,
+    }
 }
 pub fn imm(op: ImmOp, rd: Reg, rs1: Reg, imm: i32) -> Instr {
     Instr::AluImm { op, rd, rs1, imm }
@@ -36,13 +41,23 @@ pub fn lw(rd: Reg, rs1: Reg, off: i32) -> Instr {
     load(LoadOp::Lw, rd, rs1, off)
 }
 pub fn store(width: Width, rs2: Reg, rs1: Reg, off: i32) -> Instr {
-    Instr::Store { width, rs2, rs1, off }
+    Instr::Store {
+        width,
+        rs2,
+        rs1,
+        off,
+    }
 }
 pub fn sw(rs2: Reg, rs1: Reg, off: i32) -> Instr {
     store(Width::Word, rs2, rs1, off)
 }
 pub fn branch(cond: BranchCond, rs1: Reg, rs2: Reg, off: i32) -> Instr {
-    Instr::Branch { cond, rs1, rs2, off }
+    Instr::Branch {
+        cond,
+        rs1,
+        rs2,
+        off,
+    }
 }
 pub fn jal(rd: Reg, off: i32) -> Instr {
     Instr::Jal { rd, off }
@@ -57,13 +72,28 @@ pub fn csrw(csr: Csr, rs1: Reg) -> Instr {
     Instr::Csrw { csr, rs1 }
 }
 pub fn inw(rd: Reg, rs1: Reg, off: i32) -> Instr {
-    Instr::In { width: Width::Word, rd, rs1, off }
+    Instr::In {
+        width: Width::Word,
+        rd,
+        rs1,
+        off,
+    }
 }
 pub fn outb(rs2: Reg, rs1: Reg, off: i32) -> Instr {
-    Instr::Out { width: Width::Byte, rs2, rs1, off }
+    Instr::Out {
+        width: Width::Byte,
+        rs2,
+        rs1,
+        off,
+    }
 }
 pub fn outw(rs2: Reg, rs1: Reg, off: i32) -> Instr {
-    Instr::Out { width: Width::Word, rs2, rs1, off }
+    Instr::Out {
+        width: Width::Word,
+        rs2,
+        rs1,
+        off,
+    }
 }
 
 /// `li rd, value` as lui + addi.
@@ -93,7 +123,13 @@ pub fn put(m: &mut Machine, addr: u32, prog: &[Instr]) {
 
 /// A default machine (1 MiB) with `prog` at address 0 and pc = 0.
 pub fn machine(prog: &[Instr]) -> Machine {
-    machine_with(prog, MachineConfig { ram_bytes: 1 << 20, ..MachineConfig::default() })
+    machine_with(
+        prog,
+        MachineConfig {
+            ram_bytes: 1 << 20,
+            ..MachineConfig::default()
+        },
+    )
 }
 
 pub fn machine_with(prog: &[Instr], config: MachineConfig) -> Machine {
@@ -142,7 +178,8 @@ impl Tables {
             m.write_phys_u32(HostPhys(root_entry), r).unwrap();
         }
         let leaf = (r & !0xFFF) + vpn0(va) * 4;
-        m.write_phys_u32(HostPhys(leaf), make_pte(pa, flags | PTE_V)).unwrap();
+        m.write_phys_u32(HostPhys(leaf), make_pte(pa, flags | PTE_V))
+            .unwrap();
     }
 
     /// The leaf entry's host address for `va` (must be mapped).
