@@ -5,19 +5,23 @@ use std::fmt;
 
 use crate::lexer::Span;
 
-/// How serious a diagnostic is. The assembler only reports errors today; the
-/// enum leaves room for warnings without changing the struct.
+/// How serious a diagnostic is. The assembler reports errors, and one note
+/// when it stops early because there are too many errors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum Severity {
     /// The program cannot be assembled.
     #[default]
     Error,
+    /// Information about the other diagnostics (`too many errors; stopping
+    /// after 100`); never the only diagnostic.
+    Note,
 }
 
 impl fmt::Display for Severity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Severity::Error => f.write_str("error"),
+            Severity::Note => f.write_str("note"),
         }
     }
 }
@@ -27,7 +31,8 @@ impl fmt::Display for Severity {
 pub struct Diagnostic {
     /// File name as given to the assembler (or as resolved for an include).
     pub file: String,
-    /// 1-based line; 0 when the problem has no line (a file that cannot be read).
+    /// 1-based line; 0 when the problem has no line (a file that cannot be
+    /// read, a program with no code, the too-many-errors note).
     pub line: u32,
     /// 1-based column (in characters) of the offending token.
     pub col: u32,
@@ -39,7 +44,8 @@ pub struct Diagnostic {
     pub hint: String,
     /// The text of the offending line (after macro substitution).
     pub source_line: String,
-    /// Always [`Severity::Error`] today.
+    /// [`Severity::Error`], except for the note that ends a list cut short
+    /// by the error limit.
     pub severity: Severity,
 }
 

@@ -14,6 +14,9 @@ use crate::symbols::{Deferred, Section, SymEntry, SymKind, SymValue};
 /// Largest `.space` and largest section, so a typo cannot allocate gigabytes.
 pub(crate) const MAX_SECTION: u64 = 64 << 20;
 
+/// Largest `.align` (1 MiB).
+const MAX_ALIGN: u64 = 1 << 20;
+
 /// The characters of `text` covered by `span`.
 pub(crate) fn slice(text: &str, span: Span) -> String {
     text.chars()
@@ -234,11 +237,22 @@ impl Assembler<'_> {
     /// padding with zeros if more bytes follow.
     fn align(&mut self, n: i64, span: Span) -> Result<(), Problem> {
         let sec = &mut self.sections[self.cur.idx()];
-        if !(1..=1 << 20).contains(&n) || n & (n - 1) != 0 || (sec.base.is_none() && n > 4096) {
+        if !(1..=MAX_ALIGN as i64).contains(&n) || n & (n - 1) != 0 {
             return Err(Problem::new(
-                format!("`.align` needs a power of two, found {n}"),
+                format!("`.align` needs a power of two from 1 to {MAX_ALIGN}, found {n}"),
                 span,
                 "expected a byte alignment such as 4 or 4096",
+            ));
+        }
+        // An unplaced data section only knows its base is page-aligned, so
+        // offsets alone cannot give a larger alignment.
+        if sec.base.is_none() && n > 4096 {
+            return Err(Problem::new(
+                format!(
+                    "`.align {n}` in a data section whose address is not fixed yet: the limit there is 4096"
+                ),
+                span,
+                "the data section is only known to start on a 4 KiB boundary; fix its address with `.org` before its first data to align further",
             ));
         }
         let n = n as u64;
@@ -276,6 +290,18 @@ impl Assembler<'_> {
         let value = match e.eval(&self.env()) {
             Ok(v) => SymValue::Const(v),
             Err(EvalError::Error(p)) => return Err(p),
+            // Uses capture a `.set` value at their own line, so it must be
+            // known here; a deferred value would be the last one everywhere.
+            Err(EvalError::Unknown(p)) if set => {
+                return Err(Problem::new(
+                    format!(
+                        "`.set` values must be known where they are set; use `.equ` for forward references: {}",
+                        p.msg
+                    ),
+                    p.span,
+                    p.hint,
+                ));
+            }
             // Refers to something defined later: evaluate when used.
             Err(EvalError::Unknown(_)) => SymValue::Deferred(Rc::new(Deferred {
                 expr: e,
@@ -287,7 +313,16 @@ impl Assembler<'_> {
         };
         let kind = if set { SymKind::Set } else { SymKind::Equ };
         let at = format!("{}:{}", ctx.file_name, ctx.line);
-        self.syms.map.insert(name, SymEntry { value, kind, at });
+        let seq = self.seq;
+        self.syms.map.insert(
+            name,
+            SymEntry {
+                value,
+                kind,
+                at,
+                seq,
+            },
+        );
         Ok(())
     }
 

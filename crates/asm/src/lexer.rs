@@ -131,7 +131,17 @@ pub(crate) fn lex(line: &str) -> Result<Vec<Token>, Problem> {
                 .map_err(|(msg, hint)| Problem::new(msg, Span::new(start, i - start), hint))?
         } else if c == '\'' {
             i += 1;
-            let v = escaped_char(&chars, &mut i, '\'').map_err(|p| p.at(start, i))?;
+            let v = match escaped_char(&chars, &mut i, '\'').map_err(|p| p.at(start, i))? {
+                Lit::Byte(b) => b,
+                Lit::Char(c) if c.is_ascii() => c as u8,
+                Lit::Char(c) => {
+                    return Err(Problem::new(
+                        format!("non-ASCII character `{c}` in a character literal"),
+                        Span::new(i - 1, 1),
+                        "a character literal is one byte; use a string (stored as UTF-8) or `\\xNN` escapes",
+                    ));
+                }
+            };
             if chars.get(i) != Some(&'\'') {
                 return Err(Problem::new(
                     "unterminated character literal",
@@ -155,13 +165,12 @@ pub(crate) fn lex(line: &str) -> Result<Vec<Token>, Problem> {
                     }
                     Some('"') => break,
                     Some(_) => {
-                        let v = escaped_char(&chars, &mut i, '"').map_err(|p| p.at(start, i))?;
-                        match u8::try_from(v) {
-                            Ok(b) => bytes.push(b),
-                            Err(_) => {
-                                let ch = char::from_u32(v).unwrap_or('?');
+                        // Characters are stored as UTF-8; escapes are single bytes.
+                        match escaped_char(&chars, &mut i, '"').map_err(|p| p.at(start, i))? {
+                            Lit::Byte(b) => bytes.push(b),
+                            Lit::Char(c) => {
                                 let mut buf = [0; 4];
-                                bytes.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                                bytes.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
                             }
                         }
                     }
@@ -206,9 +215,17 @@ impl LitError {
     }
 }
 
+/// One unit of a string or character literal.
+enum Lit {
+    /// A character written as itself.
+    Char(char),
+    /// An escape, which always stands for one byte.
+    Byte(u8),
+}
+
 /// Reads one character of a string or character literal at `chars[*i]`,
 /// processing escapes, and advances `i`.
-fn escaped_char(chars: &[char], i: &mut usize, quote: char) -> Result<u32, LitError> {
+fn escaped_char(chars: &[char], i: &mut usize, quote: char) -> Result<Lit, LitError> {
     let Some(&c) = chars.get(*i) else {
         return Err(LitError(
             "unterminated literal".into(),
@@ -217,7 +234,7 @@ fn escaped_char(chars: &[char], i: &mut usize, quote: char) -> Result<u32, LitEr
     };
     *i += 1;
     if c != '\\' {
-        return Ok(c as u32);
+        return Ok(Lit::Char(c));
     }
     let Some(&e) = chars.get(*i) else {
         return Err(LitError(
@@ -226,18 +243,18 @@ fn escaped_char(chars: &[char], i: &mut usize, quote: char) -> Result<u32, LitEr
         ));
     };
     *i += 1;
-    Ok(match e {
+    Ok(Lit::Byte(match e {
         'n' => 10,
         't' => 9,
         'r' => 13,
         '0' => 0,
-        '\\' | '\'' | '"' => e as u32,
+        '\\' | '\'' | '"' => e as u8,
         'x' => {
             let hex: String = chars.iter().skip(*i).take(2).collect();
             match u8::from_str_radix(&hex, 16) {
                 Ok(v) if hex.len() == 2 => {
                     *i += 2;
-                    v.into()
+                    v
                 }
                 _ => {
                     return Err(LitError(
@@ -253,7 +270,7 @@ fn escaped_char(chars: &[char], i: &mut usize, quote: char) -> Result<u32, LitEr
                 "expected one of \\n \\t \\r \\0 \\\\ \\' \\\" \\xNN".into(),
             ));
         }
-    })
+    }))
 }
 
 /// Interprets a run starting with a digit: a literal in any radix, or a local
@@ -340,5 +357,19 @@ mod tests {
             (e.msg.as_str(), e.span.col, e.span.len),
             ("unterminated string", 9, 4)
         );
+    }
+
+    #[test]
+    fn strings_are_utf8_and_escapes_are_bytes() {
+        assert_eq!(
+            toks(r#""é€\xe9" '\xff'"#),
+            [
+                Tok::Str(vec![0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xe9]),
+                Tok::Num(255)
+            ]
+        );
+        let e = lex("li a0, 'é'").unwrap_err();
+        assert_eq!((e.span.col, e.span.len), (8, 1));
+        assert!(e.msg.contains("non-ASCII"), "{}", e.msg);
     }
 }

@@ -18,16 +18,21 @@
 //!   `beqz bnez bltz bgez blez bgtz`, `bgt ble bgtu bleu`.
 //! - expressions in 64-bit arithmetic with C operators and precedence
 //!   (including comparisons and `&&`/`||`), `%hi(x)`/`%lo(x)`, literals in
-//!   decimal, `0x`, `0b`, `0o` with `_` separators, `'c'` characters.
+//!   decimal, `0x`, `0b`, `0o` with `_` separators, `'c'` ASCII characters;
+//!   strings are stored as UTF-8, and each escape (`\n`, `\xNN`, ...) is one byte.
 //! - directives: `.org`, `.align N` (to N bytes, N a power of two), `.byte`,
 //!   `.half`, `.word`, `.ascii`, `.asciz`, `.space n[, fill]`, `.equ` and
-//!   `.set` (redefinable), `.section text|data` (`.text`, `.data`),
+//!   `.set` (redefinable; its value must be known where it is set),
+//!   `.section text|data` (`.text`, `.data`),
 //!   `.include`, `.if`/`.ifdef`/`.ifndef`/`.elif`/`.else`/`.endif`,
-//!   `.macro name a, b=default` ... `.endm` (`\a`, `\@`), `.global`, `.entry`.
+//!   `.macro name a, b=default` ... `.endm` (`\a`, `\@`, substituted outside
+//!   literals and comments), `.global`, `.entry`.
 //!
 //! Layout: text starts at 0; data starts on the 4 KiB page after the text
 //! unless `.org` in the data section places it. Entry point: `.entry`, else
-//! `_start`, else the start of the text.
+//! `_start`, else the start of the text; it must lie inside the text, so
+//! every image returned passes [`Image::validate`]. At most 100 errors are
+//! reported, then a note says assembly stopped.
 //!
 //! Sizing rule worth knowing: `li` is one `addi` when its value is known at
 //! that line and fits 16 signed bits, otherwise (including any forward

@@ -175,7 +175,10 @@ impl Assembler<'_> {
     }
 }
 
-/// Replaces `\param` by its argument and `\@` by the expansion's number.
+/// Replaces `\param` by its argument and `\@` by the expansion's number,
+/// outside string and character literals and comments only: inside a
+/// literal, `\n` is an escape even when a parameter is called `n`, and a
+/// comment is copied as written.
 fn substitute(
     text: &str,
     params: &[(String, Option<String>)],
@@ -186,25 +189,76 @@ fn substitute(
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
     while i < chars.len() {
-        if chars[i] == '\\' {
-            if chars.get(i + 1) == Some(&'@') {
-                out.push_str(&unique.to_string());
-                i += 2;
+        let c = chars[i];
+        match c {
+            '#' | ';' => {
+                out.extend(&chars[i..]);
+                break;
+            }
+            '"' | '\'' => {
+                // Copy the literal up to its closing quote, skipping over
+                // escapes so that `\"` does not end it.
+                out.push(c);
+                i += 1;
+                while i < chars.len() {
+                    let d = chars[i];
+                    out.push(d);
+                    i += 1;
+                    if d == '\\' {
+                        if let Some(&e) = chars.get(i) {
+                            out.push(e);
+                            i += 1;
+                        }
+                    } else if d == c {
+                        break;
+                    }
+                }
                 continue;
             }
-            let mut j = i + 1;
-            while j < chars.len() && (chars[j].is_ascii_alphanumeric() || chars[j] == '_') {
-                j += 1;
+            '\\' => {
+                if chars.get(i + 1) == Some(&'@') {
+                    out.push_str(&unique.to_string());
+                    i += 2;
+                    continue;
+                }
+                let mut j = i + 1;
+                while j < chars.len() && (chars[j].is_ascii_alphanumeric() || chars[j] == '_') {
+                    j += 1;
+                }
+                let word: String = chars[i + 1..j].iter().collect();
+                if let Some(k) = params.iter().position(|p| p.0 == word) {
+                    out.push_str(&values[k]);
+                    i = j;
+                    continue;
+                }
             }
-            let word: String = chars[i + 1..j].iter().collect();
-            if let Some(k) = params.iter().position(|p| p.0 == word) {
-                out.push_str(&values[k]);
-                i = j;
-                continue;
-            }
+            _ => {}
         }
-        out.push(chars[i]);
+        out.push(c);
         i += 1;
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::substitute;
+
+    fn sub(text: &str) -> String {
+        let params = [("n".to_string(), None), ("x".to_string(), None)];
+        substitute(text, &params, &["7".into(), "a, b".into()], 3)
+    }
+
+    #[test]
+    fn substitutes_outside_literals_and_comments() {
+        assert_eq!(sub(r"li a0, \n + \x"), "li a0, 7 + a, b");
+        assert_eq!(
+            sub(r#".ascii "\n\x41", '\n' # \n"#),
+            r#".ascii "\n\x41", '\n' # \n"#
+        );
+        assert_eq!(sub(r#".ascii "\"\n", \n ; \x"#), r#".ascii "\"\n", 7 ; \x"#);
+        assert_eq!(sub(r"l\@: j l\@ \nx"), r"l3: j l3 \nx");
+        // An unterminated literal is copied to the end of the line.
+        assert_eq!(sub(r#".ascii "\n"#), r#".ascii "\n"#);
+    }
 }

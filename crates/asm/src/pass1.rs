@@ -8,7 +8,8 @@ use std::rc::Rc;
 
 use crate::Options;
 use crate::cond::Cond;
-use crate::diag::{Diagnostic, Problem};
+use crate::diag::{Diagnostic, Problem, Severity};
+use crate::directive::slice;
 use crate::expr::{EvalError, Expr};
 use crate::image::SourceLoc;
 use crate::instrs::{self, Arg, Form};
@@ -95,6 +96,8 @@ pub(crate) fn word_span(text: &str) -> Span {
 const MAX_LINES: u64 = 2_000_000;
 /// Deepest include or macro nesting.
 pub(crate) const MAX_NESTING: usize = 64;
+/// Most errors reported; assembly stops at the next one, with a note.
+pub(crate) const MAX_ERRORS: usize = 100;
 
 /// The assembler's state through pass 1; pass 2 consumes it.
 #[derive(Debug)]
@@ -104,6 +107,8 @@ pub(crate) struct Assembler<'o> {
     pub files_read: Vec<PathBuf>,
     /// Diagnostics with the sequence number of the line, for source order.
     pub diags: Vec<(u64, Diagnostic)>,
+    /// Set when more than [`MAX_ERRORS`] errors were found: assembly stops.
+    pub stopped: bool,
     pub stack: Vec<Frame>,
     pub conds: Vec<Cond>,
     pub macros: HashMap<String, Rc<MacroDef>>,
@@ -115,6 +120,8 @@ pub(crate) struct Assembler<'o> {
     pub stmts: Vec<Stmt>,
     pub seq: u64,
     pub entry: Option<(Expr, Rc<LineCtx>, u64)>,
+    /// Where `_start` is defined as a label: line, sequence number, span.
+    pub start_label: Option<(Rc<LineCtx>, u64, Span)>,
     pub globals: Vec<String>,
 }
 
@@ -126,6 +133,7 @@ impl<'o> Assembler<'o> {
                 value: SymValue::Const(*v),
                 kind: SymKind::Define,
                 at: "the command line".into(),
+                seq: 0,
             };
             syms.map.insert(name.clone(), entry);
         }
@@ -138,6 +146,7 @@ impl<'o> Assembler<'o> {
             files: Vec::new(),
             files_read: Vec::new(),
             diags: Vec::new(),
+            stopped: false,
             stack: Vec::new(),
             conds: Vec::new(),
             macros: HashMap::new(),
@@ -149,6 +158,7 @@ impl<'o> Assembler<'o> {
             stmts: Vec::new(),
             seq: 0,
             entry: None,
+            start_label: None,
             globals: Vec::new(),
         }
     }
@@ -202,12 +212,47 @@ impl<'o> Assembler<'o> {
             source_line: ctx.text.to_string(),
             ..Diagnostic::default()
         };
-        self.diags.push((self.seq, d));
+        self.push_diag(self.seq, d);
+    }
+
+    /// Reports a problem with the program as a whole (no line), after the
+    /// line diagnostics.
+    pub(crate) fn file_error(&mut self, message: String) {
+        let d = Diagnostic {
+            file: self.files.first().cloned().unwrap_or_default(),
+            message,
+            ..Diagnostic::default()
+        };
+        self.push_diag(u64::MAX - 1, d);
+    }
+
+    /// Records a diagnostic at sequence number `seq`, unless the error limit
+    /// has been reached: the first error past it adds a note and stops
+    /// assembly instead.
+    fn push_diag(&mut self, seq: u64, d: Diagnostic) {
+        if self.stopped {
+            return;
+        }
+        if self.diags.len() >= MAX_ERRORS {
+            self.stopped = true;
+            let note = Diagnostic {
+                file: self.files.first().cloned().unwrap_or_default(),
+                message: format!("too many errors; stopping after {MAX_ERRORS}"),
+                severity: Severity::Note,
+                ..Diagnostic::default()
+            };
+            self.diags.push((u64::MAX, note));
+            return;
+        }
+        self.diags.push((seq, d));
     }
 
     /// Runs pass 1 over everything pushed with [`Assembler::push_file`].
     pub(crate) fn run(&mut self) {
         while let Some(ctx) = self.next_line() {
+            if self.stopped {
+                return;
+            }
             self.seq += 1;
             if self.seq > MAX_LINES {
                 let p = Problem::new(
@@ -336,10 +381,19 @@ impl<'o> Assembler<'o> {
         }
     }
 
-    fn define_label(&mut self, label: &LabelDef, ctx: &LineCtx) {
+    fn define_label(&mut self, label: &LabelDef, ctx: &Rc<LineCtx>) {
         let offset = self.sections[self.cur.idx()].loc;
         match label {
-            LabelDef::Local(n, _) => {
+            LabelDef::Local(n, span) => {
+                let text = slice(&ctx.text, *span);
+                if !text.chars().all(|c| c.is_ascii_digit()) {
+                    let p = Problem::new(
+                        format!("invalid local label `{text}`"),
+                        *span,
+                        "local labels are decimal digits only, as in `1:`",
+                    );
+                    return self.error(ctx, p);
+                }
                 self.syms
                     .locals
                     .entry(*n)
@@ -367,8 +421,12 @@ impl<'o> Assembler<'o> {
                     },
                     kind: SymKind::Label,
                     at: format!("{}:{}", ctx.file_name, ctx.line),
+                    seq: self.seq,
                 };
                 self.syms.map.insert(name.clone(), entry);
+                if name == "_start" {
+                    self.start_label = Some((ctx.clone(), self.seq, *span));
+                }
             }
         }
     }

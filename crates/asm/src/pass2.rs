@@ -26,6 +26,9 @@ fn align_up(v: u64, to: u64) -> u64 {
 
 /// Runs pass 2 and returns the image, or every diagnostic of both passes.
 pub(crate) fn finish(asm: &mut Assembler<'_>) -> Result<Image, Diagnostics> {
+    if asm.stopped {
+        return Err(take_diags(asm));
+    }
     let stmts = std::mem::take(&mut asm.stmts);
     // Data goes on the page after the text unless `.org` placed it.
     let text = &asm.sections[0];
@@ -76,6 +79,9 @@ pub(crate) fn finish(asm: &mut Assembler<'_>) -> Result<Image, Diagnostics> {
 
     let mut lines = Vec::new();
     for st in &stmts {
+        if asm.stopped {
+            break;
+        }
         let env = Env {
             syms: &asm.syms,
             bases,
@@ -109,11 +115,12 @@ pub(crate) fn finish(asm: &mut Assembler<'_>) -> Result<Image, Diagnostics> {
     lines.sort_by_key(|l: &(u32, SourceLoc)| l.0);
 
     let symbols = symbols(asm, bases);
-    let entry = entry(asm, bases, bufs[0].as_ref().map(|b| b.start as u32));
+    let text = bufs[0]
+        .as_ref()
+        .map(|b| (b.start, b.start + b.data.len() as u64));
+    let entry = entry(asm, bases, text);
     if !asm.diags.is_empty() {
-        let mut diags = std::mem::take(&mut asm.diags);
-        diags.sort_by_key(|d| d.0);
-        return Err(Diagnostics(diags.into_iter().map(|d| d.1).collect()));
+        return Err(take_diags(asm));
     }
     let kinds = [SegmentKind::Text, SegmentKind::Data];
     let mut segments: Vec<Segment> = bufs
@@ -128,13 +135,29 @@ pub(crate) fn finish(asm: &mut Assembler<'_>) -> Result<Image, Diagnostics> {
         })
         .collect();
     segments.sort_by_key(|s| s.addr);
-    Ok(Image {
+    let image = Image {
         entry,
         segments,
         symbols,
         files: asm.files.clone(),
         lines,
-    })
+    };
+    // The checks above should make this impossible; if one is missed, report
+    // it here rather than hand out an image that cannot be saved.
+    if let Err(e) = image.validate() {
+        asm.file_error(format!(
+            "internal error: the assembled image is invalid: {e}"
+        ));
+        return Err(take_diags(asm));
+    }
+    Ok(image)
+}
+
+/// Every diagnostic so far, in source order.
+fn take_diags(asm: &mut Assembler<'_>) -> Diagnostics {
+    let mut diags = std::mem::take(&mut asm.diags);
+    diags.sort_by_key(|d| d.0);
+    Diagnostics(diags.into_iter().map(|d| d.1).collect())
 }
 
 /// Reports a section-level problem at the section's first statement.
@@ -242,36 +265,76 @@ fn symbols(asm: &mut Assembler<'_>, bases: [Option<u64>; 2]) -> Vec<Symbol> {
     out
 }
 
-/// `.entry` if given, else `_start`, else the start of the text.
-fn entry(asm: &mut Assembler<'_>, bases: [Option<u64>; 2], text_start: Option<u32>) -> u32 {
-    let Some((e, ctx, seq)) = asm.entry.take() else {
-        return match asm.syms.map.get("_start").map(|s| &s.value) {
-            Some(SymValue::Label { section, offset }) => {
-                (bases[section.idx()].unwrap_or(0) + offset) as u32
-            }
-            _ => text_start.unwrap_or(0),
+/// `.entry` if given, else `_start`, else the start of the text; `text` is
+/// the text segment's address range, if there is one. The entry point must
+/// lie inside it, which is checked only when there are no other errors (a
+/// statement with an error emits nothing, which can leave the entry point
+/// outside a text segment that is empty or too short).
+fn entry(asm: &mut Assembler<'_>, bases: [Option<u64>; 2], text: Option<(u64, u64)>) -> u32 {
+    let in_text = |v: u64| text.is_some_and(|(start, end)| (start..end).contains(&v));
+    let check = asm.diags.is_empty();
+    let where_text = || match text {
+        Some((start, end)) => format!("the text segment is {start:#x}..{end:#x}"),
+        None => "the program has no text section".to_string(),
+    };
+    if let Some((e, ctx, seq)) = asm.entry.take() {
+        let env = Env {
+            syms: &asm.syms,
+            bases,
+            section: Section::Text,
+            offset: 0,
+            seq,
+            depth: 0,
         };
-    };
-    let env = Env {
-        syms: &asm.syms,
-        bases,
-        section: Section::Text,
-        offset: 0,
-        seq,
-        depth: 0,
-    };
-    let r = e.eval(&env).map_err(EvalError::into_problem).and_then(|v| {
-        u32::try_from(v).map_err(|_| {
-            Problem::new(
-                format!("entry point {v} is out of range"),
-                e.span(),
-                "expected an address",
-            )
-        })
-    });
-    r.unwrap_or_else(|p| {
-        asm.seq = seq;
-        asm.error(&ctx, p);
-        0
-    })
+        let r = e.eval(&env).map_err(EvalError::into_problem).and_then(|v| {
+            let v = u32::try_from(v).map_err(|_| {
+                Problem::new(
+                    format!("entry point {v} is out of range"),
+                    e.span(),
+                    "expected an address",
+                )
+            })?;
+            if check && !in_text(v.into()) {
+                return Err(Problem::new(
+                    format!("entry point {v:#x} is not inside the text segment"),
+                    e.span(),
+                    where_text(),
+                ));
+            }
+            Ok(v)
+        });
+        return r.unwrap_or_else(|p| {
+            asm.seq = seq;
+            asm.error(&ctx, p);
+            0
+        });
+    }
+    if let Some(SymValue::Label { section, offset }) = asm.syms.map.get("_start").map(|s| &s.value)
+    {
+        let v = bases[section.idx()].unwrap_or(0) + offset;
+        match asm.start_label.clone() {
+            Some((ctx, seq, span)) if check && text.is_some() && !in_text(v) => {
+                asm.seq = seq;
+                let p = Problem::new(
+                    format!("the entry point `_start` ({v:#x}) is not inside the text segment"),
+                    span,
+                    format!("{}; the program starts at `_start`", where_text()),
+                );
+                asm.error(&ctx, p);
+            }
+            _ => {}
+        }
+        if text.is_some() {
+            return v as u32;
+        }
+    }
+    match text {
+        Some((start, _)) => start as u32,
+        None => {
+            if check {
+                asm.file_error("no code: the program has no text section".into());
+            }
+            0
+        }
+    }
 }

@@ -88,6 +88,8 @@ pub(crate) struct SymEntry {
     pub kind: SymKind,
     /// `file:line` of the definition, for "first defined at".
     pub at: String,
+    /// Sequence number of the defining line (for `.set`, the latest one).
+    pub seq: u64,
 }
 
 /// All symbols and local labels.
@@ -143,6 +145,19 @@ impl Resolver for Env<'_> {
                 "not defined as a label or with .equ/.set",
             ));
         };
+        // Uses of a `.set` symbol after a `.set` line are folded to the value
+        // current there, so one that reaches here stands before the first
+        // `.set`, where the name is not defined yet.
+        if entry.kind == SymKind::Set && self.seq < entry.seq {
+            return Err(unknown(
+                format!("undefined symbol `{name}`"),
+                span,
+                &format!(
+                    "`{name}` is only defined from its first `.set` on (last set at {})",
+                    entry.at
+                ),
+            ));
+        }
         match &entry.value {
             SymValue::Const(v) => Ok(*v),
             SymValue::Label { section, offset } => {

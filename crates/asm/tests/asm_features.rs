@@ -447,9 +447,17 @@ fn conditionals_nest_and_see_defines() {
     assert_eq!(run(vec![d("MODE=2")]), [20]);
     assert_eq!(run(vec![d("MODE=0x2"), d("EXTRA")]), [22]);
     assert_eq!(run(vec![d("MODE=3")]), [30]);
+    // Nothing selected: a program without text is an error (no entry point).
+    let opts = Options {
+        defines: vec![d("MODE=3"), d("EXTRA=0")],
+        ..Options::default()
+    };
+    let e = assemble_source("cond.s", src, &opts)
+        .unwrap_err()
+        .to_string();
     assert!(
-        run(vec![d("MODE=3"), d("EXTRA=0")]).is_empty(),
-        "segment-free program"
+        e.contains("no code: the program has no text section"),
+        "{e}"
     );
     // Defines are visible but not image symbols.
     let opts = Options {
