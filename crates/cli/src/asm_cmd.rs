@@ -63,7 +63,11 @@ pub fn assemble(path: &Path, include: &[PathBuf], define: &[String]) -> Result<I
     match vmlab_asm::assemble_file(path, &opts) {
         Ok(a) => Ok(a.image),
         Err(diags) => {
-            let n = diags.0.iter().filter(|d| d.severity == vmlab_asm::Severity::Error).count();
+            let n = diags
+                .0
+                .iter()
+                .filter(|d| d.severity == vmlab_asm::Severity::Error)
+                .count();
             Err(format!(
                 "{diags}\nerror: could not assemble {}: {n} error{}",
                 path.display(),

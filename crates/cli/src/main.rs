@@ -3,6 +3,7 @@
 //! in a library.
 
 mod asm_cmd;
+mod list_cmd;
 mod run_cmd;
 mod speed_cmd;
 mod trace;
@@ -28,6 +29,7 @@ struct Cli {
 enum Command {
     Asm(asm_cmd::AsmArgs),
     Disasm(asm_cmd::DisasmArgs),
+    List(list_cmd::ListArgs),
     Run(run_cmd::RunArgs),
     Speed(speed_cmd::SpeedArgs),
 }
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Asm(args) => asm_cmd::asm(&args).map(|()| 0),
         Command::Disasm(args) => asm_cmd::disasm(&args).map(|()| 0),
+        Command::List(args) => list_cmd::list(&args).map(|()| 0),
         Command::Run(args) => run_cmd::run(&args),
         Command::Speed(args) => speed_cmd::speed(&args).map(|()| 0),
     };
