@@ -1,0 +1,104 @@
+//! Equivalence (Popek & Goldberg's first property) on the real kernel and
+//! workloads: one table, every workload x {native, trap/shadow, hw/shadow,
+//! hw/nested} on strict, and hw on legacy: identical console output and
+//! exit status.
+
+use vmlab_isa::Profile;
+use vmlab_monitor::{MemVirt, Mode, RunReport, VmConfig};
+
+fn run(name: &str, iters: u32, mode: Mode, mem: MemVirt, profile: Profile) -> RunReport {
+    let mut c = VmConfig::for_workload(name, iters, mode).unwrap();
+    c.mem = mem;
+    c.profile = profile;
+    vmlab_monitor::run(c, 20_000_000).unwrap()
+}
+
+const TABLE: [(Mode, MemVirt, Profile); 6] = [
+    (Mode::Native, MemVirt::None, Profile::Strict),
+    (Mode::Trap, MemVirt::Shadow, Profile::Strict),
+    (Mode::Hw, MemVirt::Shadow, Profile::Strict),
+    (Mode::Hw, MemVirt::Nested, Profile::Strict),
+    (Mode::Hw, MemVirt::Shadow, Profile::Legacy),
+    (Mode::Hw, MemVirt::Nested, Profile::Legacy),
+];
+
+#[test]
+fn equivalence_every_workload_every_mode() {
+    let mut failures = Vec::new();
+    for w in vmlab_guest::workloads() {
+        let want = w.expected_output(w.default_iters);
+        for (mode, mem, profile) in TABLE {
+            let r = run(w.name, w.default_iters, mode, mem, profile);
+            if r.console != want || r.exit_code != Some(0) {
+                failures.push(format!(
+                    "{} {mode}/{mem}/{profile:?}: status {} code {:?}\n  console {:?}\n  log {:?}",
+                    w.name, r.exit_status, r.exit_code, r.console, r.log
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn trap_and_emulate_on_legacy_fails_with_the_kernels_assertion() {
+    let w = &vmlab_guest::workloads()[0];
+    let r = run(
+        w.name,
+        w.default_iters,
+        Mode::Trap,
+        MemVirt::Shadow,
+        Profile::Legacy,
+    );
+    assert_eq!(r.exit_code, Some(0xDEAD), "{r:#?}");
+    assert!(
+        r.log
+            .contains("kernel assertion failed: not in supervisor mode (getf)"),
+        "{}",
+        r.log
+    );
+    assert_eq!(r.console, "");
+}
+
+#[test]
+fn compute_workloads_run_above_99_percent_efficiency_after_boot() {
+    use vmlab_guest::workloads::Kind;
+    for w in vmlab_guest::workloads()
+        .iter()
+        .filter(|w| w.kind == Kind::Compute)
+    {
+        for (mode, mem, profile) in TABLE {
+            let n = w.default_iters;
+            let a = run(w.name, n, mode, mem, profile);
+            let b = run(w.name, 2 * n, mode, mem, profile);
+            let retired = |r: &RunReport| {
+                let i = &r.counters.instructions;
+                i.user + i.supervisor + i.guest_user + i.guest_supervisor
+            };
+            let e = vmlab_monitor::efficiency(
+                retired(&b) - retired(&a),
+                b.counters.instructions.emulated - a.counters.instructions.emulated,
+            );
+            assert!(
+                e > 0.99,
+                "{} {mode}/{mem}/{profile:?}: efficiency {e}",
+                w.name
+            );
+        }
+    }
+}
+
+#[test]
+fn workload_runs_are_deterministic() {
+    for name in ["ctxswitch", "pagefault", "nb-ptemod"] {
+        let Some(w) = vmlab_guest::workload(name) else {
+            continue;
+        };
+        for (mode, mem, profile) in TABLE {
+            let a = run(w.name, w.default_iters, mode, mem, profile);
+            let b = run(w.name, w.default_iters, mode, mem, profile);
+            assert_eq!(a.counters, b.counters, "{name} {mode}/{mem}");
+            assert_eq!(a.modeled_cycles, b.modeled_cycles, "{name} {mode}/{mem}");
+        }
+    }
+}
