@@ -7,6 +7,7 @@ mod list_cmd;
 mod run_cmd;
 mod speed_cmd;
 mod trace;
+mod workload_run;
 
 use std::process::ExitCode;
 

@@ -11,22 +11,45 @@ use vmlab_machine::{Exit, Machine, MachineConfig};
 use crate::asm_cmd::load_program;
 use crate::trace::{self, Sources, TraceSet};
 
-/// Run a bare-metal program (an image, or a `.s` assembled on the fly) on the
-/// emulated machine and print its console output.
+/// Run a guest: a bare-metal program, or a workload under the guest kernel
+/// in a virtualization mode.
 ///
-/// The program starts at its entry point in supervisor mode with interrupts
-/// off and paging disabled; it ends when it writes the power port (its exit
-/// code becomes vmlab's exit status), executes `halt`, or uses up the
+/// An existing path is a bare-metal program (a `.vmi` image, or a `.s`
+/// assembled on the fly): it starts at its entry point in supervisor mode with
+/// interrupts off and paging disabled, and ends when it writes the power port
+/// (its exit code becomes vmlab's exit status), executes `halt`, or uses up the
 /// instruction budget.
+///
+/// Any other word is a workload (see `vmlab list`): the guest kernel boots
+/// with it under the monitor in --mode native|trap|hw, and the run reports
+/// modeled cycles (counted events priced by the cost model), exits by reason
+/// and efficiency.
 ///
 /// Examples:
 ///   vmlab run examples/hello.s
 ///   vmlab run examples/hello.s --trace insns
-///   vmlab run prog.vmi --profile legacy --max-insns 1000000 --json
+///   vmlab run syscall --mode trap --trace exits
+///   vmlab run nb-ptemod --mode hw --mem shadow --iters 1000
+///   vmlab run ctxswitch --mode trap --profile legacy     # the Popek & Goldberg failure
+///   vmlab run pagefault --mode hw --mem nested --cost modern --json
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The program: a `.vmi` image or a `.s` source.
-    file: PathBuf,
+    /// A program file (`.vmi` or `.s`) or a workload name.
+    target: String,
+    /// How the guest kernel runs a workload: native, trap (classic
+    /// trap-and-emulate), hw (hardware-assisted); bt and pv arrive later.
+    #[arg(long, default_value = "native", value_name = "MODE")]
+    mode: vmlab_monitor::Mode,
+    /// Memory virtualization for a workload: none (native), shadow (trap,
+    /// hw), nested (hw) [default: the mode's own: trap shadow, hw nested].
+    #[arg(long, value_name = "MEM")]
+    mem: Option<vmlab_monitor::MemVirt>,
+    /// Cost model: a preset (p4-2006, modern) or a TOML/JSON file.
+    #[arg(long, default_value = "p4-2006", value_name = "COST")]
+    cost: String,
+    /// Workload iterations [default: the workload's own small count].
+    #[arg(long, value_name = "N")]
+    iters: Option<u32>,
     /// ISA profile: `strict` (every sensitive instruction is privileged) or
     /// `legacy` (x86-like: getf/setf are not).
     #[arg(long, default_value = "strict", value_name = "PROFILE")]
@@ -39,7 +62,10 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 1_000_000_000, value_name = "N")]
     max_insns: u64,
     /// Comma-separated trace categories: insns (each instruction, its source
-    /// line and the registers it changed), traps (each trap and interrupt).
+    /// line and the registers it changed; bare-metal programs), traps (each
+    /// trap and interrupt; bare-metal programs), exits (each exit or monitor
+    /// trap with reason, pc, source line, what the monitor did and its cost;
+    /// workloads).
     #[arg(long, value_name = "LIST", default_value = "")]
     trace: TraceSet,
     /// Print one JSON object (console, exit code, counters, host time) instead of text.
@@ -86,7 +112,21 @@ fn describe(exit: &Exit, max_insns: u64) -> (String, Option<u32>, u8) {
 }
 
 pub fn run(args: &RunArgs) -> Result<u8, String> {
-    let image = load_program(&args.file, &args.include, &args.define)?;
+    let path = PathBuf::from(&args.target);
+    if !path.exists() {
+        return run_workload(args);
+    }
+    if args.mode != vmlab_monitor::Mode::Native || args.mem.is_some() || args.iters.is_some() {
+        return Err(format!(
+            "error: {} is a bare-metal program: it runs natively on the machine;              --mode, --mem and --iters apply to workloads (see `vmlab list`)",
+            path.display()
+        ));
+    }
+    if args.trace.exits {
+        return Err("error: --trace exits applies to workloads under a monitor;                     for a bare-metal program use insns or traps"
+            .into());
+    }
+    let image = load_program(&path, &args.include, &args.define)?;
     let config = MachineConfig {
         ram_bytes: args
             .mem_mib
@@ -133,7 +173,7 @@ pub fn run(args: &RunArgs) -> Result<u8, String> {
             .map(|(k, v)| (k.to_string(), v.into()))
             .collect();
         let out = serde_json::json!({
-            "program": args.file.display().to_string(),
+            "program": path.display().to_string(),
             "profile": args.profile.name(),
             "console": String::from_utf8_lossy(&console),
             "log": String::from_utf8_lossy(&log),
@@ -169,6 +209,85 @@ pub fn run(args: &RunArgs) -> Result<u8, String> {
         for (name, value) in counters.iter().into_iter().filter(|(_, v)| *v != 0) {
             eprintln!("    {name:<32} {value}");
         }
+    }
+    Ok(status)
+}
+
+fn run_workload(args: &RunArgs) -> Result<u8, String> {
+    if args.trace.insns || args.trace.traps {
+        return Err(
+            "error: --trace insns and traps apply to bare-metal programs; \
+                    for a workload use --trace exits"
+                .into(),
+        );
+    }
+    let report = crate::workload_run::run(&crate::workload_run::WorkloadRun {
+        name: &args.target,
+        mode: args.mode,
+        mem: args.mem,
+        cost: &args.cost,
+        iters: args.iters,
+        mem_mib: args.mem_mib,
+        profile: args.profile,
+        max_insns: args.max_insns,
+        trace: args.trace,
+    })?;
+    let status = match (report.exit_status, report.exit_code) {
+        ("shutdown", Some(code)) => code.min(255) as u8,
+        ("shutdown" | "halt", _) => 0,
+        _ => 3,
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+        );
+        return Ok(status);
+    }
+    print!("{}", report.console);
+    if !report.log.is_empty() {
+        eprintln!("--- kernel log ---\n{}", report.log.trim_end());
+    }
+    eprintln!(
+        "--- {} under {}/{} ({} cost model): {}{}",
+        report.workload,
+        report.mode,
+        report.mem,
+        report.cost,
+        report.exit_status,
+        report
+            .exit_code
+            .map(|c| format!(" with exit code {c:#x}"))
+            .unwrap_or_default()
+    );
+    eprintln!(
+        "    {} guest instructions, {} modeled cycles, efficiency {:.2}% (guest instructions run without the monitor), host {:.1} ms",
+        report.guest_instructions,
+        report.modeled_cycles,
+        report.efficiency * 100.0,
+        report.host_ns as f64 / 1e6
+    );
+    let breakdown = serde_json::to_value(&report.breakdown).map_err(|e| e.to_string())?;
+    if let Some(cats) = breakdown.get("categories").and_then(|c| c.as_object()) {
+        let parts: Vec<String> = cats
+            .iter()
+            .filter(|(_, v)| v.as_u64().unwrap_or(0) > 0)
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        eprintln!("    cycles by category: {}", parts.join(", "));
+    }
+    let counters = serde_json::to_value(&report.counters).map_err(|e| e.to_string())?;
+    if let Some(exits) = counters.get("exits").and_then(|e| e.as_object()) {
+        let parts: Vec<String> = exits.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        if !parts.is_empty() {
+            eprintln!("    exits: {}", parts.join(", "));
+        }
+    }
+    if status == 3 {
+        eprintln!(
+            "error: the run did not finish within --max-insns {}",
+            args.max_insns
+        );
     }
     Ok(status)
 }

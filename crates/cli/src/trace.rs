@@ -19,10 +19,13 @@ pub struct TraceSet {
     pub insns: bool,
     /// Each trap and interrupt.
     pub traps: bool,
+    /// Each exit or monitor trap: reason, guest pc, source line, what the
+    /// monitor did and its modeled cost (workloads under a monitor).
+    pub exits: bool,
 }
 
 /// Every category name, for help and errors.
-pub const CATEGORIES: &[&str] = &["insns", "traps"];
+pub const CATEGORIES: &[&str] = &["insns", "traps", "exits"];
 
 impl FromStr for TraceSet {
     type Err = String;
@@ -32,6 +35,7 @@ impl FromStr for TraceSet {
             match cat {
                 "insns" => set.insns = true,
                 "traps" => set.traps = true,
+                "exits" => set.exits = true,
                 other => {
                     return Err(format!(
                         "unknown trace category `{other}`; the categories are: {}",
@@ -45,7 +49,7 @@ impl FromStr for TraceSet {
 }
 
 impl TraceSet {
-    /// True when anything is traced (the run then single-steps).
+    /// True when the bare machine must single-step (insns or traps).
     pub fn any(&self) -> bool {
         self.insns || self.traps
     }

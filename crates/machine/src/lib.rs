@@ -35,6 +35,7 @@ mod counters;
 mod cpu;
 pub mod devices;
 mod engine;
+pub mod engine_support;
 mod error;
 mod exec;
 mod exit;

@@ -1,0 +1,91 @@
+//! `vmlab run WORKLOAD --mode M`: boot the guest kernel with a workload under
+//! the monitor and report what it cost.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use vmlab_isa::Profile;
+use vmlab_monitor::{BootImage, CostModel, MemVirt, Mode, RunReport, TraceLine, Vm, VmConfig};
+
+use crate::trace::TraceSet;
+
+/// What `vmlab run` needs to run a workload.
+#[derive(Debug)]
+pub struct WorkloadRun<'a> {
+    /// Workload name.
+    pub name: &'a str,
+    /// Virtualization mode.
+    pub mode: Mode,
+    /// Memory virtualization (None: the mode's default).
+    pub mem: Option<MemVirt>,
+    /// Cost model preset or file.
+    pub cost: &'a str,
+    /// Iterations (None: the workload's default).
+    pub iters: Option<u32>,
+    /// Guest RAM in MiB.
+    pub mem_mib: u64,
+    /// ISA profile.
+    pub profile: Profile,
+    /// Instruction budget.
+    pub max_insns: u64,
+    /// Trace categories.
+    pub trace: TraceSet,
+}
+
+/// Runs the workload; returns the report (the caller prints it).
+pub fn run(opts: &WorkloadRun<'_>) -> Result<RunReport, String> {
+    let w = vmlab_guest::workload(opts.name).ok_or_else(|| {
+        let known: Vec<&str> = vmlab_guest::workloads().iter().map(|w| w.name).collect();
+        format!(
+            "error: `{}` is neither a file nor a workload; the workloads are: {} (see `vmlab list`)",
+            opts.name,
+            known.join(", ")
+        )
+    })?;
+    let ram = u32::try_from(opts.mem_mib << 20)
+        .ok()
+        .filter(|r| *r > 0)
+        .ok_or_else(|| {
+            format!(
+                "error: --mem-mib {} is out of range (1..4095)",
+                opts.mem_mib
+            )
+        })?;
+    let iters = opts.iters.unwrap_or(w.default_iters);
+    let boot = BootImage::workload(w, iters, ram).map_err(|e| format!("error: {e}"))?;
+    let mut config = VmConfig::new(boot, opts.mode);
+    config.workload = w.name.to_string();
+    config.ram_bytes = ram;
+    config.profile = opts.profile;
+    config.mem = opts.mem.unwrap_or(opts.mode.default_mem());
+    config.cost = CostModel::from_spec(opts.cost).map_err(|e| format!("error: --cost: {e}"))?;
+    config.validate().map_err(|e| format!("error: {e}"))?;
+
+    let mut host = Vm::host_for(&config).map_err(|e| format!("error: {e}"))?;
+    let mut vm = Vm::new(&mut host, config).map_err(|e| format!("error: {e}"))?;
+    let lines: Rc<RefCell<u64>> = Rc::default();
+    if opts.trace.exits {
+        let count = Rc::clone(&lines);
+        let mode = opts.mode;
+        vm.set_tracer(move |t: &TraceLine| {
+            *count.borrow_mut() += 1;
+            println!("{}", format_exit(mode, t));
+        });
+    }
+    vm.run(&mut host, opts.max_insns)
+        .map_err(|e| format!("error: {e}"))?;
+    Ok(vm.report())
+}
+
+/// One `--trace exits` line: the mode, the exit reason, where, what the
+/// monitor did, and what it cost.
+fn format_exit(mode: Mode, t: &TraceLine) -> String {
+    // Sources come with the directory they were assembled from; the file
+    // name and line are what a reader needs.
+    let source = t.source.as_deref().unwrap_or("");
+    let source = source.rsplit('/').next().unwrap_or(source);
+    format!(
+        "[{mode}] {:<18} pc {:08x}  {:<44} {:>7} cycles  {source}",
+        t.reason, t.pc, t.did, t.cycles
+    )
+}
