@@ -7,6 +7,7 @@ mod list_cmd;
 mod run_cmd;
 mod speed_cmd;
 mod trace;
+mod translate_cmd;
 mod workload_run;
 
 use std::process::ExitCode;
@@ -33,6 +34,7 @@ enum Command {
     List(list_cmd::ListArgs),
     Run(run_cmd::RunArgs),
     Speed(speed_cmd::SpeedArgs),
+    Translate(translate_cmd::TranslateArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +45,7 @@ fn main() -> ExitCode {
         Command::List(args) => list_cmd::list(&args).map(|()| 0),
         Command::Run(args) => run_cmd::run(&args),
         Command::Speed(args) => speed_cmd::speed(&args).map(|()| 0),
+        Command::Translate(args) => translate_cmd::translate(&args).map(|()| 0),
     };
     match result {
         Ok(status) => ExitCode::from(status),
