@@ -3,7 +3,7 @@
 //!
 //! - the tiny kernel, one source built three ways ([`KernelBuild`]: full,
 //!   full with paravirtual I/O drivers, and paravirtual), docs/kernel.md;
-//! - the workload suite ([`workloads`]): user programs with their expected
+//! - the workload suite ([`mod@workloads`]): user programs with their expected
 //!   output computed by Rust references, docs/workloads.md;
 //! - [`boot`]: the pure-data layout of a boot (kernel, programs and the
 //!   boot-information page in guest-physical memory) that a host loads;
@@ -16,6 +16,8 @@
 //! assert!(image.symbol("param_n").is_some());
 //! assert_eq!(sieve.expected_output(100, 2), "sieve: 50\n"); // 25 primes below 100, twice
 //! ```
+
+#![forbid(unsafe_code)]
 
 pub mod bare;
 pub mod boot;
