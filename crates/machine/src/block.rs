@@ -9,9 +9,12 @@
 //! to a line holding code).
 
 use vmlab_isa::paging::PAGE_SIZE;
-use vmlab_isa::{AluOp, BranchCond, ImmOp, Instr, LoadOp, Reg, Width, decode};
+use vmlab_isa::{Access, AluOp, BranchCond, Exception, ImmOp, Instr, LoadOp, Reg, Width, decode};
 
 use crate::cpu::SINK;
+use crate::exec::{Stop, with_addr};
+use crate::machine::Machine;
+use crate::tlb::allow;
 
 /// Longest block, in instructions.
 pub const MAX_BLOCK: usize = 64;
@@ -39,151 +42,113 @@ pub const fn page_rest(addr: u32) -> u32 {
     PAGE_SIZE - (addr & (PAGE_SIZE - 1))
 }
 
-/// A predecoded instruction: registers as indexes into the register file
-/// (writes to `r0` redirected to the sink), immediates sign-extended,
-/// pc-relative values resolved.
+/// A predecoded instruction: one variant per operation (no second match at
+/// run time), registers as indexes into the register file (writes to `r0`
+/// redirected to the sink), immediates sign-extended, pc-relative values
+/// resolved. Register-register ops name `d`, `a`, `b`; register-immediate
+/// ops and loads `d`, `a`, `imm`; stores `s` (the register stored), `a`,
+/// `imm`; branches `a`, `b` and the resolved `target`. Eight bytes.
+#[rustfmt::skip]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Op {
-    Alu {
-        op: AluOp,
-        d: u8,
-        a: u8,
-        b: u8,
-    },
-    Add {
-        d: u8,
-        a: u8,
-        b: u8,
-    },
-    Sub {
-        d: u8,
-        a: u8,
-        b: u8,
-    },
-    Addi {
-        d: u8,
-        a: u8,
-        imm: u32,
-    },
-    Andi {
-        d: u8,
-        a: u8,
-        imm: u32,
-    },
-    Ori {
-        d: u8,
-        a: u8,
-        imm: u32,
-    },
-    Xori {
-        d: u8,
-        a: u8,
-        imm: u32,
-    },
-    Slli {
-        d: u8,
-        a: u8,
-        imm: u32,
-    },
-    Srli {
-        d: u8,
-        a: u8,
-        imm: u32,
-    },
-    Srai {
-        d: u8,
-        a: u8,
-        imm: u32,
-    },
-    Slti {
-        d: u8,
-        a: u8,
-        imm: u32,
-    },
-    Sltiu {
-        d: u8,
-        a: u8,
-        imm: u32,
-    },
+    Add { d: u8, a: u8, b: u8 },
+    Sub { d: u8, a: u8, b: u8 },
+    And { d: u8, a: u8, b: u8 },
+    Or { d: u8, a: u8, b: u8 },
+    Xor { d: u8, a: u8, b: u8 },
+    Sll { d: u8, a: u8, b: u8 },
+    Srl { d: u8, a: u8, b: u8 },
+    Sra { d: u8, a: u8, b: u8 },
+    Slt { d: u8, a: u8, b: u8 },
+    Sltu { d: u8, a: u8, b: u8 },
+    Mul { d: u8, a: u8, b: u8 },
+    /// The other ALU ops (high multiplies, divisions: may trap).
+    Alu { op: AluOp, d: u8, a: u8, b: u8 },
+    Addi { d: u8, a: u8, imm: u32 },
+    Andi { d: u8, a: u8, imm: u32 },
+    Ori { d: u8, a: u8, imm: u32 },
+    Xori { d: u8, a: u8, imm: u32 },
+    Slli { d: u8, a: u8, imm: u32 },
+    Srli { d: u8, a: u8, imm: u32 },
+    Srai { d: u8, a: u8, imm: u32 },
+    Slti { d: u8, a: u8, imm: u32 },
+    Sltiu { d: u8, a: u8, imm: u32 },
     /// `lui`, and `auipc` with the pc added at decode.
-    Li {
-        d: u8,
-        value: u32,
-    },
-    Lw {
-        d: u8,
-        a: u8,
-        off: u32,
-    },
-    Load {
-        op: LoadOp,
-        d: u8,
-        a: u8,
-        off: u32,
-    },
-    Sw {
-        s: u8,
-        a: u8,
-        off: u32,
-    },
-    Store {
-        width: Width,
-        s: u8,
-        a: u8,
-        off: u32,
-    },
-    Beq {
-        a: u8,
-        b: u8,
-        target: u32,
-    },
-    Bne {
-        a: u8,
-        b: u8,
-        target: u32,
-    },
-    Blt {
-        a: u8,
-        b: u8,
-        target: u32,
-    },
-    Bge {
-        a: u8,
-        b: u8,
-        target: u32,
-    },
-    Bltu {
-        a: u8,
-        b: u8,
-        target: u32,
-    },
-    Bgeu {
-        a: u8,
-        b: u8,
-        target: u32,
-    },
-    Jal {
-        d: u8,
-        target: u32,
-    },
-    Jalr {
-        d: u8,
-        a: u8,
-        off: u32,
-    },
+    Li { d: u8, imm: u32 },
+    Lw { d: u8, a: u8, imm: u32 },
+    Lh { d: u8, a: u8, imm: u32 },
+    Lhu { d: u8, a: u8, imm: u32 },
+    Lb { d: u8, a: u8, imm: u32 },
+    Lbu { d: u8, a: u8, imm: u32 },
+    Sw { s: u8, a: u8, imm: u32 },
+    Sh { s: u8, a: u8, imm: u32 },
+    Sb { s: u8, a: u8, imm: u32 },
+    Beq { a: u8, b: u8, target: u32 },
+    Bne { a: u8, b: u8, target: u32 },
+    Blt { a: u8, b: u8, target: u32 },
+    Bge { a: u8, b: u8, target: u32 },
+    Bltu { a: u8, b: u8, target: u32 },
+    Bgeu { a: u8, b: u8, target: u32 },
+    Jal { d: u8, target: u32 },
+    Jalr { d: u8, a: u8, imm: u32 },
+    /// Loop closers: `addi d, a, imm` (or `add d, a, b`) fused with the
+    /// block's last op, a branch back to the block's start that compares `d`
+    /// (the value just computed, taken from a host register) with `c`. The
+    /// branch stays as the next op, for passes cut short before it.
+    AddiBeq { d: u8, a: u8, c: u8, imm: i16 },
+    AddiBne { d: u8, a: u8, c: u8, imm: i16 },
+    AddiBlt { d: u8, a: u8, c: u8, imm: i16 },
+    AddiBge { d: u8, a: u8, c: u8, imm: i16 },
+    AddiBltu { d: u8, a: u8, c: u8, imm: i16 },
+    AddiBgeu { d: u8, a: u8, c: u8, imm: i16 },
+    AddBne { d: u8, a: u8, b: u8, c: u8 },
+    AddBltu { d: u8, a: u8, b: u8, c: u8 },
+    AddBlt { d: u8, a: u8, b: u8, c: u8 },
     /// `csrr`: may sit mid-block (reads instret exactly).
-    Csrr {
-        word: u32,
-    },
+    Csrr { word: u32 },
     /// `getf`: may sit mid-block.
-    Getf {
-        word: u32,
-    },
+    Getf { word: u32 },
     /// Every other instruction: system instructions and illegal words. Always
     /// the last op of its block.
-    System {
-        word: u32,
-    },
+    System { word: u32 },
+}
+
+/// Fuses a block's last two ops when they close a loop: an `addi`/`add`
+/// whose result the final branch (back to the block's start `va`) compares.
+fn fuse_loop(ops: &mut [Op], va: u32) {
+    let [.., first, last] = ops else { return };
+    let (x, c, target) = match *last {
+        Op::Beq { a, b, target }
+        | Op::Bne { a, b, target }
+        | Op::Blt { a, b, target }
+        | Op::Bge { a, b, target }
+        | Op::Bltu { a, b, target }
+        | Op::Bgeu { a, b, target } => (a, b, target),
+        _ => return,
+    };
+    if target != va || c == x {
+        return;
+    }
+    let fused = match (*first, *last) {
+        (Op::Addi { d, a, imm }, br) if d == x => {
+            let Ok(imm) = i16::try_from(imm as i32) else {
+                return;
+            };
+            match br {
+                Op::Beq { .. } => Op::AddiBeq { d, a, c, imm },
+                Op::Bne { .. } => Op::AddiBne { d, a, c, imm },
+                Op::Blt { .. } => Op::AddiBlt { d, a, c, imm },
+                Op::Bge { .. } => Op::AddiBge { d, a, c, imm },
+                Op::Bltu { .. } => Op::AddiBltu { d, a, c, imm },
+                _ => Op::AddiBgeu { d, a, c, imm },
+            }
+        }
+        (Op::Add { d, a, b }, Op::Bne { .. }) if d == x => Op::AddBne { d, a, b, c },
+        (Op::Add { d, a, b }, Op::Bltu { .. }) if d == x => Op::AddBltu { d, a, b, c },
+        (Op::Add { d, a, b }, Op::Blt { .. }) if d == x => Op::AddBlt { d, a, b, c },
+        _ => return,
+    };
+    *first = fused;
 }
 
 /// A destination register index: `r0` becomes the sink.
@@ -199,6 +164,15 @@ pub(crate) fn predecode(instr: Instr, word: u32, pc: u32) -> Op {
             match op {
                 AluOp::Add => Op::Add { d, a, b },
                 AluOp::Sub => Op::Sub { d, a, b },
+                AluOp::And => Op::And { d, a, b },
+                AluOp::Or => Op::Or { d, a, b },
+                AluOp::Xor => Op::Xor { d, a, b },
+                AluOp::Sll => Op::Sll { d, a, b },
+                AluOp::Srl => Op::Srl { d, a, b },
+                AluOp::Sra => Op::Sra { d, a, b },
+                AluOp::Slt => Op::Slt { d, a, b },
+                AluOp::Sltu => Op::Sltu { d, a, b },
+                AluOp::Mul => Op::Mul { d, a, b },
                 op => Op::Alu { op, d, a, b },
             }
         }
@@ -218,43 +192,35 @@ pub(crate) fn predecode(instr: Instr, word: u32, pc: u32) -> Op {
         }
         Instr::Lui { rd, imm } => Op::Li {
             d: dst(rd),
-            value: imm << 12,
+            imm: imm << 12,
         },
         Instr::Auipc { rd, imm } => Op::Li {
             d: dst(rd),
-            value: pc.wrapping_add(imm << 12),
+            imm: pc.wrapping_add(imm << 12),
         },
-        Instr::Load { op, rd, rs1, off } => match op {
-            LoadOp::Lw => Op::Lw {
-                d: dst(rd),
-                a: rs1.num(),
-                off: off as u32,
-            },
-            op => Op::Load {
-                op,
-                d: dst(rd),
-                a: rs1.num(),
-                off: off as u32,
-            },
-        },
+        Instr::Load { op, rd, rs1, off } => {
+            let (d, a, imm) = (dst(rd), rs1.num(), off as u32);
+            match op {
+                LoadOp::Lw => Op::Lw { d, a, imm },
+                LoadOp::Lh => Op::Lh { d, a, imm },
+                LoadOp::Lhu => Op::Lhu { d, a, imm },
+                LoadOp::Lb => Op::Lb { d, a, imm },
+                LoadOp::Lbu => Op::Lbu { d, a, imm },
+            }
+        }
         Instr::Store {
             width,
             rs2,
             rs1,
             off,
-        } => match width {
-            Width::Word => Op::Sw {
-                s: rs2.num(),
-                a: rs1.num(),
-                off: off as u32,
-            },
-            width => Op::Store {
-                width,
-                s: rs2.num(),
-                a: rs1.num(),
-                off: off as u32,
-            },
-        },
+        } => {
+            let (s, a, imm) = (rs2.num(), rs1.num(), off as u32);
+            match width {
+                Width::Word => Op::Sw { s, a, imm },
+                Width::Half => Op::Sh { s, a, imm },
+                Width::Byte => Op::Sb { s, a, imm },
+            }
+        }
         Instr::Branch {
             cond,
             rs1,
@@ -280,13 +246,15 @@ pub(crate) fn predecode(instr: Instr, word: u32, pc: u32) -> Op {
         Instr::Jalr { rd, rs1, off } => Op::Jalr {
             d: dst(rd),
             a: rs1.num(),
-            off: off as u32,
+            imm: off as u32,
         },
         Instr::Csrr { .. } => Op::Csrr { word },
         Instr::GetFlags { .. } => Op::Getf { word },
         _ => Op::System { word },
     }
 }
+
+const _: () = assert!(std::mem::size_of::<Op>() == 8);
 
 /// A cached, predecoded block.
 #[derive(Clone, Debug, Default)]
@@ -299,20 +267,77 @@ pub(crate) struct Block {
     pub generation: u32,
     /// False for an empty slot.
     pub valid: bool,
-    pub ops: Vec<Op>,
+    /// Where its ops are: [`Loc`].
+    pub loc: u32,
 }
 
-/// The direct-mapped block cache, indexed by host-physical address.
-#[derive(Clone, Debug, Default)]
+/// Where a block's ops sit in the cache's arena: `start << 7 | len`.
+pub(crate) type Loc = u32;
+
+/// Ops the arena holds before it starts afresh (every block decoded again).
+const ARENA_OPS: usize = 2 * BLOCK_CACHE_SLOTS * MAX_BLOCK;
+
+/// Entries in the jump cache (virtual pc -> block slot).
+const JUMP_CACHE_SLOTS: usize = 1024;
+
+/// A jump-cache entry: the ops of the block fetched for `va` while the
+/// MMU's epoch was `epoch` (see [`Mmu::epoch`](crate::mmu::Mmu::epoch)).
+#[derive(Clone, Copy, Debug, Default)]
+struct Jump {
+    epoch: u64,
+    va: u32,
+    loc: Loc,
+}
+
+/// The direct-mapped block cache, indexed by host-physical address, with a
+/// jump cache in front of it indexed by virtual address: a block-to-block
+/// transfer costs one compare while nothing that a fetch depends on changed.
+/// The ops of all blocks live in one arena, so a jump-cache hit leads
+/// straight to them (no load of a per-block vector on the way).
+#[derive(Clone, Debug)]
 pub(crate) struct BlockCache {
-    slots: Vec<Block>,
+    // Fixed sizes: masked indexes need no bounds checks.
+    slots: Box<[Block; BLOCK_CACHE_SLOTS]>,
+    jumps: Box<[Jump; JUMP_CACHE_SLOTS]>,
+    arena: Vec<Op>,
 }
 
 impl BlockCache {
     pub(crate) fn new() -> BlockCache {
         BlockCache {
-            slots: vec![Block::default(); BLOCK_CACHE_SLOTS],
+            slots: boxed(Block::default()),
+            // Epoch u64::MAX is never reached: empty entries never match.
+            jumps: boxed(Jump {
+                epoch: u64::MAX,
+                va: 0,
+                loc: 0,
+            }),
+            arena: Vec::new(),
         }
+    }
+
+    /// The ops the jump cache remembers for `va` at `epoch`.
+    #[inline(always)]
+    pub(crate) fn jump(&self, va: u32, epoch: u64) -> Option<Loc> {
+        let j = self.jumps[(va >> 2) as usize & (JUMP_CACHE_SLOTS - 1)];
+        (j.va == va && j.epoch == epoch).then_some(j.loc)
+    }
+
+    /// Remembers that `va` fetched the block in `slot` at `epoch`; returns
+    /// where its ops are.
+    #[inline(always)]
+    pub(crate) fn remember(&mut self, va: u32, epoch: u64, slot: usize) -> Loc {
+        let loc = self.slots[slot & (BLOCK_CACHE_SLOTS - 1)].loc;
+        self.jumps[(va >> 2) as usize & (JUMP_CACHE_SLOTS - 1)] = Jump { epoch, va, loc };
+        loc
+    }
+
+    /// The ops at `loc`.
+    #[inline(always)]
+    pub(crate) fn ops(&self, loc: Loc) -> &[Op] {
+        let start = (loc >> 7) as usize;
+        let len = (loc & 127) as usize;
+        self.arena.get(start..start + len).unwrap_or(&[])
     }
 
     #[inline(always)]
@@ -325,7 +350,7 @@ impl BlockCache {
     #[inline(always)]
     pub(crate) fn lookup(&self, va: u32, hpa: u32, generation: u32) -> Option<usize> {
         let i = Self::index(hpa);
-        let b = self.slots.get(i)?;
+        let b = &self.slots[i];
         (b.valid && b.hpa == hpa && b.va == va && b.generation == generation).then_some(i)
     }
 
@@ -333,31 +358,93 @@ impl BlockCache {
     /// into its slot, evicting what was there. Returns the slot and the
     /// number of bytes decoded.
     pub(crate) fn fill(&mut self, va: u32, hpa: u32, generation: u32, code: &[u8]) -> (usize, u32) {
-        let i = Self::index(hpa);
-        let b = &mut self.slots[i];
-        b.va = va;
-        b.hpa = hpa;
-        b.generation = generation;
-        b.valid = true;
-        b.ops.clear();
+        if self.arena.len() + MAX_BLOCK > ARENA_OPS {
+            // Start afresh. (The caller bumps the epoch after every fill, so
+            // no jump-cache entry survives either.)
+            self.clear();
+        }
+        let start = self.arena.len();
         let mut pc = va;
         for (instr, w) in form_block(code).zip(code.chunks_exact(4)) {
             let word = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
-            b.ops.push(predecode(instr, word, pc));
+            self.arena.push(predecode(instr, word, pc));
             pc = pc.wrapping_add(4);
         }
-        (i, b.ops.len() as u32 * 4)
-    }
-
-    #[inline(always)]
-    pub(crate) fn block(&self, slot: usize) -> &Block {
-        &self.slots[slot]
+        let len = self.arena.len() - start;
+        fuse_loop(&mut self.arena[start..], va);
+        let i = Self::index(hpa);
+        self.slots[i] = Block {
+            va,
+            hpa,
+            generation,
+            valid: true,
+            loc: ((start as u32) << 7) | len as u32,
+        };
+        (i, len as u32 * 4)
     }
 
     /// Empties every slot.
     pub(crate) fn clear(&mut self) {
-        for b in &mut self.slots {
+        for b in self.slots.iter_mut() {
             b.valid = false;
         }
+        for j in self.jumps.iter_mut() {
+            j.epoch = u64::MAX;
+        }
+        self.arena.clear();
+    }
+}
+
+/// `N` copies of `x` on the heap (built there: no large stack temporary).
+fn boxed<T: Clone, const N: usize>(x: T) -> Box<[T; N]> {
+    match vec![x; N].into_boxed_slice().try_into() {
+        Ok(b) => b,
+        Err(_) => unreachable!("the vector has N elements"),
+    }
+}
+
+impl Machine {
+    /// Finds (or decodes) the block at pc: the jump cache missed.
+    #[inline(never)]
+    pub(crate) fn fetch_block(&mut self, cache: &mut BlockCache, pc: u32) -> Result<usize, Stop> {
+        if pc & 3 != 0 {
+            return Err(Stop::Trap(Exception::MisalignedFetch, pc));
+        }
+        let need = allow::FETCH << self.need_shift;
+        if let Some(hpa) = self.mmu.fast_fetch(pc, need) {
+            let generation = self.mmu.frames.generation(hpa);
+            if let Some(slot) = cache.lookup(pc, hpa, generation) {
+                return Ok(slot);
+            }
+            if let Some(code) = self.mmu.ram.as_bytes().get(hpa as usize..) {
+                if !code.is_empty() {
+                    return Ok(self.decode_block(cache, pc, hpa));
+                }
+            }
+        }
+        let user = self.cpu.user();
+        let hpa = self
+            .mmu
+            .translate(pc, Access::Fetch, user)
+            .map_err(|f| with_addr(f, pc))?;
+        let generation = self.mmu.frames.generation(hpa);
+        match cache.lookup(pc, hpa, generation) {
+            Some(slot) => Ok(slot),
+            None => Ok(self.decode_block(cache, pc, hpa)),
+        }
+    }
+
+    #[cold]
+    fn decode_block(&mut self, cache: &mut BlockCache, pc: u32, hpa: u32) -> usize {
+        let generation = self.mmu.frames.generation(hpa);
+        let start = hpa as usize;
+        let end = start + page_rest(hpa) as usize;
+        let code = &self.mmu.ram.as_bytes()[start..end];
+        let (slot, bytes) = cache.fill(pc, hpa, generation, code);
+        self.mmu.frames.mark_code(hpa, bytes);
+        // The slot may have held a block the jump cache still names.
+        self.mmu.tlb.bump();
+        self.counters.blocks_decoded += 1;
+        slot
     }
 }

@@ -109,6 +109,11 @@ pub struct Controls {
     /// as `PortIn`/`PortOut`, the rest as `Exit::Privileged`): a deprivileged,
     /// ring-1-like supervisor level for paravirtual kernels.
     pub privileged_exits: bool,
+    /// With `privileged_exits`: `csrr`/`csrw` of the trap-frame registers
+    /// (`vmlab_isa::abi::TRAP_FRAME_CSRS`: epc, cause, badaddr, scratch) do
+    /// not exit but act on the guest copy (the ring-1 rule of
+    /// docs/hypercalls.md, section 3).
+    pub frame_csrs_exempt: bool,
     /// Guest mode: the address-space tag of the guest's TLB entries when the
     /// TLB is tagged (VT-x VPID, AMD ASID).
     pub vpid: u16,
@@ -119,6 +124,16 @@ impl Controls {
     #[inline]
     pub fn exception_exits_on(&self, e: Exception) -> bool {
         self.exception_exits & (1 << e.code()) != 0
+    }
+
+    /// True when `instr` is a trap-frame register access that the ring-1
+    /// rule ([`frame_csrs_exempt`](Controls::frame_csrs_exempt)) lets through.
+    #[inline]
+    pub fn frame_csr_exempt(&self, instr: vmlab_isa::Instr) -> bool {
+        use vmlab_isa::Instr;
+        self.frame_csrs_exempt
+            && matches!(instr, Instr::Csrr { csr, .. } | Instr::Csrw { csr, .. }
+                if vmlab_isa::abi::TRAP_FRAME_CSRS.contains(&csr))
     }
 
     /// Makes exception `e` exit (or not).

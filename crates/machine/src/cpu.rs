@@ -36,8 +36,9 @@ pub struct CpuState {
 /// The CPU: registers (with the `r0` sink), pc, control registers, instret.
 #[derive(Clone, Debug)]
 pub(crate) struct Cpu {
-    /// `r0`..`r15`, then the sink at index 16; indexed with `& 31`.
-    pub regs: [u32; 32],
+    /// `r0`..`r15`, then the sink at index 16. 256 entries so that any
+    /// `u8` index is in bounds: no mask and no check on the hot path.
+    pub regs: [u32; 256],
     pub pc: u32,
     pub csrs: [u32; 16],
     pub instret: u64,
@@ -49,7 +50,7 @@ impl Cpu {
         let mut csrs = [0; 16];
         csrs[Csr::Status.index()] = status::MODE;
         Cpu {
-            regs: [0; 32],
+            regs: [0; 256],
             pc: 0,
             csrs,
             instret: 0,
@@ -58,12 +59,12 @@ impl Cpu {
 
     #[inline(always)]
     pub(crate) fn get(&self, r: u8) -> u32 {
-        self.regs[usize::from(r & 31)]
+        self.regs[usize::from(r)]
     }
 
     #[inline(always)]
     pub(crate) fn set(&mut self, r: u8, v: u32) {
-        self.regs[usize::from(r & 31)] = v;
+        self.regs[usize::from(r)] = v;
     }
 
     /// Writes a general register named by the ISA (`r0` ignores writes).
@@ -163,7 +164,7 @@ impl Cpu {
     }
 
     pub(crate) fn restore(&mut self, s: &CpuState) {
-        self.regs = [0; 32];
+        self.regs = [0; 256];
         self.regs[..16].copy_from_slice(&s.regs);
         self.regs[0] = 0;
         self.pc = s.pc;

@@ -112,6 +112,25 @@ impl Machine {
             .then_some(HostPhys(hpa))
     }
 
+    /// A number that changes whenever a fetch translation or any frame's
+    /// code generation may have changed (TLB contents or context, code
+    /// invalidation): a chain validated while it is unchanged stays valid.
+    #[inline]
+    pub fn engine_chain_epoch(&self) -> u64 {
+        self.mmu.tlb.epoch.wrapping_add(self.mmu.frames.epoch)
+    }
+
+    /// Guest addresses below this limit are data-accessed at the same RAM
+    /// offset with no TLB and nothing counted (the identity window of the
+    /// load fast path; 0 when paged): an engine may read `ram()` directly
+    /// there, as the interpreter's fast path does. The limit leaves room for
+    /// a whole word.
+    #[inline]
+    pub fn engine_flat_limit(&self) -> u32 {
+        let ram = u32::try_from(self.mmu.ram.len()).unwrap_or(u32::MAX);
+        self.mmu.flat.min(ram.saturating_sub(3))
+    }
+
     /// The code generation of the frame holding `hpa` (bumped whenever code
     /// in it is invalidated by a guest store or a host write).
     #[inline]

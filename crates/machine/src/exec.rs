@@ -44,8 +44,14 @@ impl Machine {
     #[inline(always)]
     pub(crate) fn commit(&mut self, n: usize) {
         self.cpu.instret += n as u64;
+        self.count_retired(n as u64);
+    }
+
+    /// Adds `n` to the retired counter of the current level (instret apart).
+    #[inline(always)]
+    pub(crate) fn count_retired(&mut self, n: u64) {
         let i = self.retire_at;
-        self.counters.retired[(i >> 1) & 1][i & 1] += n as u64;
+        self.counters.retired[(i >> 1) & 1][i & 1] += n;
     }
 
     /// An exception at pc: an exit if the exception bitmap asks, else the
@@ -149,7 +155,11 @@ impl Machine {
     /// The exit controls of guest-supervisor level for `instr`, if one says exit.
     fn guest_exit(&mut self, instr: Instr) -> Option<Exit> {
         let c = &self.controls;
-        if c.privileged_exits && instr.is_sensitive() && instr != Instr::Hypercall {
+        if c.privileged_exits
+            && instr.is_sensitive()
+            && instr != Instr::Hypercall
+            && !c.frame_csr_exempt(instr)
+        {
             return Some(match instr {
                 Instr::In { .. } | Instr::Out { .. } => self.port_exit(instr)?,
                 _ => Exit::Privileged { instr },
@@ -209,7 +219,11 @@ impl Machine {
         if user && instr.is_privileged(self.config.profile) {
             return Err(Stop::Trap(Exception::PrivilegedInstruction, word));
         }
-        if self.controls.guest_mode && !user && self.controls.privileged_exits {
+        if self.controls.guest_mode
+            && !user
+            && self.controls.privileged_exits
+            && !self.controls.frame_csr_exempt(instr)
+        {
             return Err(Stop::Exit(Exit::Privileged { instr }));
         }
         match instr {

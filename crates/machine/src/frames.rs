@@ -25,6 +25,8 @@ pub(crate) struct Frames {
     /// Bumped whenever the frame's code is invalidated; cached blocks record
     /// the generation they were decoded at.
     generation: Vec<u32>,
+    /// Bumped whenever any frame's generation is.
+    pub(crate) epoch: u64,
 }
 
 impl Frames {
@@ -34,6 +36,7 @@ impl Frames {
             watch: vec![0; n],
             code_lines: vec![0; n],
             generation: vec![0; n],
+            epoch: 0,
         }
     }
 
@@ -120,6 +123,7 @@ impl Frames {
             self.code_lines[f] = 0;
             self.watch[f] &= !CODE;
             self.generation[f] = self.generation[f].wrapping_add(1);
+            self.epoch = self.epoch.wrapping_add(1);
         }
     }
 }

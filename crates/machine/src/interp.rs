@@ -7,11 +7,11 @@
 //! interrupt lands before exactly the right instruction.
 
 use vmlab_isa::csr::{irq, status};
-use vmlab_isa::{Access, AluOp, Csr, Exception, LoadOp, Width};
+use vmlab_isa::{AluOp, Csr, Exception, Width};
 
-use crate::block::{Block, BlockCache, Op, page_rest};
+use crate::block::{BlockCache, Op};
 use crate::engine::Engine;
-use crate::exec::{Stop, with_addr};
+use crate::exec::Stop;
 use crate::exit::Exit;
 use crate::machine::Machine;
 use crate::tlb::allow;
@@ -27,36 +27,28 @@ impl Engine for Interpreter {
 
     fn run(&mut self, m: &mut Machine, budget: u64) -> Exit {
         m.begin_run(budget);
-        let mut cache = std::mem::take(&mut m.blocks);
+        let mut cache = m.blocks.take().unwrap_or_else(BlockCache::new);
         let exit = m.interpret(&mut cache);
-        m.blocks = cache;
+        m.blocks = Some(cache);
         m.end_run(exit)
     }
 }
 
-/// How a block's execution ended.
+/// How a run of blocks ended.
 enum Flow {
     /// `retired` instructions ran; continue at `pc`.
     Next { retired: usize, pc: u32 },
-    /// The instruction at index `at` stopped; `retired` instructions ran
-    /// before it (more than `at` when a loop repeated the block in place).
-    Stop {
-        retired: usize,
-        at: usize,
-        stop: Stop,
-    },
-    /// The instruction at index `at` is a system instruction.
-    System {
-        retired: usize,
-        at: usize,
-        word: u32,
-    },
+    /// The instruction at `pc` stopped; `retired` instructions ran before it.
+    Stop { retired: usize, pc: u32, stop: Stop },
+    /// The instruction at `pc` is a system instruction.
+    System { retired: usize, pc: u32, word: u32 },
 }
 
 impl Machine {
     /// The event check before a block, when instret reached `check_at`:
     /// the budget, interrupt delivery (or exit), interrupt-window exits; then
     /// the next instret at which to look again.
+    #[inline(never)]
     pub(crate) fn check_events(&mut self) -> Option<Exit> {
         if self.cpu.instret >= self.budget_end {
             return Some(Exit::BudgetExhausted);
@@ -96,84 +88,66 @@ impl Machine {
         None
     }
 
-    /// Finds (or decodes) the block at pc.
-    #[inline(always)]
-    fn fetch_block(&mut self, cache: &mut BlockCache, pc: u32) -> Result<usize, Stop> {
-        if pc & 3 != 0 {
-            return Err(Stop::Trap(Exception::MisalignedFetch, pc));
-        }
-        let need = allow::FETCH << self.need_shift;
-        if let Some(hpa) = self.mmu.fast_fetch(pc, need) {
-            let generation = self.mmu.frames.generation(hpa);
-            if let Some(slot) = cache.lookup(pc, hpa, generation) {
-                return Ok(slot);
-            }
-            if let Some(code) = self.mmu.ram.as_bytes().get(hpa as usize..) {
-                if !code.is_empty() {
-                    return Ok(self.decode_block(cache, pc, hpa));
-                }
-            }
-        }
-        let user = self.cpu.user();
-        let hpa = self
-            .mmu
-            .translate(pc, Access::Fetch, user)
-            .map_err(|f| with_addr(f, pc))?;
-        let generation = self.mmu.frames.generation(hpa);
-        match cache.lookup(pc, hpa, generation) {
-            Some(slot) => Ok(slot),
-            None => Ok(self.decode_block(cache, pc, hpa)),
-        }
-    }
-
-    #[cold]
-    fn decode_block(&mut self, cache: &mut BlockCache, pc: u32, hpa: u32) -> usize {
-        let generation = self.mmu.frames.generation(hpa);
-        let start = hpa as usize;
-        let end = start + page_rest(hpa) as usize;
-        let code = &self.mmu.ram.as_bytes()[start..end];
-        let (slot, bytes) = cache.fill(pc, hpa, generation, code);
-        self.mmu.frames.mark_code(hpa, bytes);
-        self.counters.blocks_decoded += 1;
-        slot
-    }
-
-    /// The main loop of [`Interpreter`].
+    /// The main loop of [`Interpreter`]. Retired instructions go into
+    /// instret per block; the per-level counter is brought up to date
+    /// (`flush`) before anything that may change the level, or return.
     pub(crate) fn interpret(&mut self, cache: &mut BlockCache) -> Exit {
+        // Retired since the last flush into `counters.retired`.
+        let mut pending = 0u64;
+        macro_rules! flush {
+            () => {{
+                self.count_retired(pending);
+                pending = 0;
+            }};
+        }
         loop {
             if self.cpu.instret >= self.check_at {
+                flush!();
                 if let Some(exit) = self.check_events() {
                     return exit;
                 }
             }
             let pc = self.cpu.pc;
-            let slot = match self.fetch_block(cache, pc) {
-                Ok(slot) => slot,
-                Err(stop) => {
-                    if let Some(exit) = self.stop(stop) {
-                        return exit;
+            let mut epoch = self.mmu.epoch();
+            let loc = match cache.jump(pc, epoch) {
+                Some(loc) => loc,
+                None => match self.fetch_block(cache, pc) {
+                    Ok(slot) => {
+                        epoch = self.mmu.epoch();
+                        cache.remember(pc, epoch, slot)
                     }
-                    continue;
-                }
+                    Err(stop) => {
+                        flush!();
+                        if let Some(exit) = self.stop(stop) {
+                            return exit;
+                        }
+                        continue;
+                    }
+                },
             };
-            let block = cache.block(slot);
+            let ops = cache.ops(loc);
             let room = self.check_at - self.cpu.instret;
             let room = usize::try_from(room).unwrap_or(usize::MAX);
-            match self.exec_block(block, room) {
+            match self.exec_blocks(cache, pc, ops, room, epoch) {
                 Flow::Next { retired, pc } => {
-                    self.commit(retired);
+                    self.cpu.instret += retired as u64;
+                    pending += retired as u64;
                     self.cpu.pc = pc;
                 }
-                Flow::Stop { retired, at, stop } => {
-                    self.commit(retired);
-                    self.cpu.pc = block.va.wrapping_add(4 * at as u32);
+                Flow::Stop { retired, pc, stop } => {
+                    self.cpu.instret += retired as u64;
+                    pending += retired as u64;
+                    flush!();
+                    self.cpu.pc = pc;
                     if let Some(exit) = self.stop(stop) {
                         return exit;
                     }
                 }
-                Flow::System { retired, at, word } => {
-                    self.commit(retired);
-                    self.cpu.pc = block.va.wrapping_add(4 * at as u32);
+                Flow::System { retired, pc, word } => {
+                    self.cpu.instret += retired as u64;
+                    pending += retired as u64;
+                    flush!();
+                    self.cpu.pc = pc;
                     if let Some(exit) = self.exec_system(word) {
                         return exit;
                     }
@@ -182,43 +156,80 @@ impl Machine {
         }
     }
 
-    /// Runs block `b`, at most `room` instructions. Only the last op of a
-    /// block transfers control, so a block cut short by a deadline falls
-    /// through. A block whose last op jumps back to its own start (a tight
-    /// loop) runs again in place while the room allows: the same
-    /// instructions retire as if it were fetched anew, minus the lookup.
+    /// Runs the block at `base` (its `ops`), then the blocks it leads to,
+    /// at most `room` instructions in all. Only the last op of a block
+    /// transfers control, so a block cut short by the room falls through.
+    /// A control transfer goes straight on to the next block, without a
+    /// return to the main loop, when it fits whole in the room, no slow path
+    /// ran (only a slow path can change what a fetch depends on, `epoch`; or
+    /// the epoch is rechecked) and the jump cache holds it; a block that
+    /// jumps back to its own start (a tight loop) runs again in place. The
+    /// same instructions retire as if each block were fetched anew.
     #[inline(always)]
-    fn exec_block(&mut self, b: &Block, room: usize) -> Flow {
-        let base = b.va;
-        let len = b.ops.len();
-        let need_load = allow::LOAD << self.need_shift;
-        let need_store = allow::STORE << self.need_shift;
-        let next = |i: usize| base.wrapping_add(4 * (i as u32 + 1));
-        // Instructions retired by earlier passes of an in-place loop.
-        let mut done = 0usize;
+    fn exec_blocks(
+        &mut self,
+        cache: &BlockCache,
+        base: u32,
+        ops: &[Op],
+        room: usize,
+        epoch: u64,
+    ) -> Flow {
+        let mut base = base;
+        // The ops of this pass: the whole block, or the part the room allows.
+        let mut ops = &ops[..ops.len().min(room)];
+        // Instructions still allowed from the start of this pass on (the
+        // room minus what earlier blocks and passes retired).
+        let mut left = room;
+        // False once a slow path ran.
+        let mut clean = true;
         macro_rules! r {
             ($x:expr) => {
                 self.cpu.get($x)
             };
         }
-        macro_rules! stop {
-            ($i:expr, $stop:expr) => {
-                return Flow::Stop {
-                    retired: done + $i,
-                    at: $i,
-                    stop: $stop,
-                }
+        macro_rules! next {
+            ($i:expr) => {
+                base.wrapping_add(4 * ($i as u32 + 1))
             };
+        }
+        macro_rules! set {
+            ($d:expr, $v:expr) => {{
+                let v = $v;
+                self.cpu.set($d, v)
+            }};
+        }
+        macro_rules! stop {
+            ($i:expr, $stop:expr) => {{
+                let i = $i;
+                return Flow::Stop {
+                    retired: room - left + i,
+                    pc: base.wrapping_add(4 * i as u32),
+                    stop: $stop,
+                };
+            }};
         }
         macro_rules! jump {
             ($pass:lifetime, $i:expr, $target:expr) => {{
-                let target = $target;
-                if target == base && room > done + len && self.fetch_still_valid(base) {
-                    done += len;
-                    continue $pass;
+                let target: u32 = $target;
+                let after = left - ($i + 1);
+                if clean || self.mmu.epoch() == epoch {
+                    if target == base {
+                        if ops.len() <= after {
+                            left = after;
+                            continue $pass;
+                        }
+                    } else if let Some(loc) = cache.jump(target, epoch) {
+                        let next_ops = cache.ops(loc);
+                        if next_ops.len() <= after {
+                            left = after;
+                            base = target;
+                            ops = next_ops;
+                            continue $pass;
+                        }
+                    }
                 }
                 return Flow::Next {
-                    retired: done + $i + 1,
+                    retired: room - after,
                     pc: target,
                 };
             }};
@@ -228,167 +239,242 @@ impl Machine {
                 if $cond {
                     jump!($pass, $i, $target)
                 }
-                return Flow::Next {
-                    retired: done + $i + 1,
-                    pc: next($i),
+                jump!($pass, $i, next!($i))
+            }};
+        }
+        // A fused loop closer at index $i: the ALU half, then (unless the
+        // pass is cut before it) the branch at $i + 1 back to the start.
+        macro_rules! closer {
+            ($pass:lifetime, $i:expr, $d:expr, $v:expr, $c:expr, $cmp:expr) => {{
+                let v: u32 = $v;
+                set!($d, v);
+                let i = $i;
+                if i + 1 < ops.len() {
+                    let c: u32 = r!($c);
+                    #[allow(clippy::redundant_closure_call)]
+                    let taken: bool = $cmp(v, c);
+                    if taken {
+                        // Back to the start: again in place if it fits.
+                        let after = left - (i + 2);
+                        if ops.len() <= after && (clean || self.mmu.epoch() == epoch) {
+                            left = after;
+                            continue $pass;
+                        }
+                        return Flow::Next {
+                            retired: room - after,
+                            pc: base,
+                        };
+                    }
+                    jump!($pass, i + 1, next!(i + 1))
+                }
+            }};
+        }
+        macro_rules! load {
+            ($i:expr, $d:expr, $a:expr, $imm:expr, $width:expr, $ext:expr) => {{
+                let va = r!($a).wrapping_add($imm);
+                let fast = if va & ($width.bytes() - 1) != 0 {
+                    None
+                } else if va < self.mmu.flat {
+                    self.mmu.ram.load(va, $width)
+                } else {
+                    self.mmu
+                        .load_fast(va, $width, allow::LOAD << self.need_shift)
                 };
+                let raw = match fast {
+                    Some(v) => v,
+                    None => {
+                        clean = false;
+                        match self.load_slow(va, $width) {
+                            Ok(v) => v,
+                            Err(stop) => stop!($i, stop),
+                        }
+                    }
+                };
+                set!($d, $ext(raw))
+            }};
+        }
+        macro_rules! store {
+            ($i:expr, $s:expr, $a:expr, $imm:expr, $width:expr) => {{
+                let va = r!($a).wrapping_add($imm);
+                let value = r!($s);
+                let aligned = va & ($width.bytes() - 1) == 0;
+                if !(aligned
+                    && va < self.mmu.flat
+                    && !self.mmu.frames.store_watched(va)
+                    && self.mmu.ram.store(va, $width, value))
+                {
+                    let pre = if aligned {
+                        let need = allow::STORE << self.need_shift;
+                        self.mmu.store_fast(va, $width, value, need)
+                    } else {
+                        Err(None)
+                    };
+                    if let Err(pre) = pre {
+                        clean = false;
+                        if let Some(flow) =
+                            self.store(room - left, $i, va, $width, value, pre, base)
+                        {
+                            return flow;
+                        }
+                    }
+                }
             }};
         }
         'pass: loop {
-            let n = len.min(room - done);
-            let ops = &b.ops[..n];
             for (i, op) in ops.iter().enumerate() {
+                macro_rules! at {
+                    () => {
+                        i
+                    };
+                }
                 match *op {
-                    Op::Add { d, a, b } => self.cpu.set(d, r!(a).wrapping_add(r!(b))),
-                    Op::Sub { d, a, b } => self.cpu.set(d, r!(a).wrapping_sub(r!(b))),
+                    Op::Add { d, a, b } => set!(d, r!(a).wrapping_add(r!(b))),
+                    Op::Sub { d, a, b } => set!(d, r!(a).wrapping_sub(r!(b))),
+                    Op::And { d, a, b } => set!(d, r!(a) & r!(b)),
+                    Op::Or { d, a, b } => set!(d, r!(a) | r!(b)),
+                    Op::Xor { d, a, b } => set!(d, r!(a) ^ r!(b)),
+                    Op::Sll { d, a, b } => set!(d, r!(a) << (r!(b) & 31)),
+                    Op::Srl { d, a, b } => set!(d, r!(a) >> (r!(b) & 31)),
+                    Op::Sra { d, a, b } => set!(d, ((r!(a) as i32) >> (r!(b) & 31)) as u32),
+                    Op::Slt { d, a, b } => set!(d, u32::from((r!(a) as i32) < (r!(b) as i32))),
+                    Op::Sltu { d, a, b } => set!(d, u32::from(r!(a) < r!(b))),
+                    Op::Mul { d, a, b } => set!(d, r!(a).wrapping_mul(r!(b))),
                     Op::Alu { op, d, a, b } => match op.apply(r!(a), r!(b)) {
-                        Some(v) => self.cpu.set(d, v),
+                        Some(v) => set!(d, v),
                         None => {
                             debug_assert!(matches!(
                                 op,
                                 AluOp::Div | AluOp::Divu | AluOp::Rem | AluOp::Remu
                             ));
-                            stop!(i, Stop::Trap(Exception::DivideByZero, 0));
+                            stop!(at!(), Stop::Trap(Exception::DivideByZero, 0));
                         }
                     },
-                    Op::Addi { d, a, imm } => self.cpu.set(d, r!(a).wrapping_add(imm)),
-                    Op::Andi { d, a, imm } => self.cpu.set(d, r!(a) & imm),
-                    Op::Ori { d, a, imm } => self.cpu.set(d, r!(a) | imm),
-                    Op::Xori { d, a, imm } => self.cpu.set(d, r!(a) ^ imm),
-                    Op::Slli { d, a, imm } => self.cpu.set(d, r!(a) << (imm & 31)),
-                    Op::Srli { d, a, imm } => self.cpu.set(d, r!(a) >> (imm & 31)),
-                    Op::Srai { d, a, imm } => {
-                        self.cpu.set(d, ((r!(a) as i32) >> (imm & 31)) as u32)
+                    Op::Addi { d, a, imm } => set!(d, r!(a).wrapping_add(imm)),
+                    Op::Andi { d, a, imm } => set!(d, r!(a) & imm),
+                    Op::Ori { d, a, imm } => set!(d, r!(a) | imm),
+                    Op::Xori { d, a, imm } => set!(d, r!(a) ^ imm),
+                    Op::Slli { d, a, imm } => set!(d, r!(a) << (imm & 31)),
+                    Op::Srli { d, a, imm } => set!(d, r!(a) >> (imm & 31)),
+                    Op::Srai { d, a, imm } => set!(d, ((r!(a) as i32) >> (imm & 31)) as u32),
+                    Op::Slti { d, a, imm } => set!(d, u32::from((r!(a) as i32) < (imm as i32))),
+                    Op::Sltiu { d, a, imm } => set!(d, u32::from(r!(a) < imm)),
+                    Op::Li { d, imm } => set!(d, imm),
+                    Op::Lw { d, a, imm } => load!(at!(), d, a, imm, Width::Word, |v| v),
+                    Op::Lh { d, a, imm } => {
+                        load!(at!(), d, a, imm, Width::Half, |v: u32| v as u16 as i16
+                            as u32)
                     }
-                    Op::Slti { d, a, imm } => {
-                        self.cpu.set(d, u32::from((r!(a) as i32) < (imm as i32)))
+                    Op::Lhu { d, a, imm } => load!(at!(), d, a, imm, Width::Half, |v| v),
+                    Op::Lb { d, a, imm } => {
+                        load!(at!(), d, a, imm, Width::Byte, |v: u32| v as u8 as i8 as u32)
                     }
-                    Op::Sltiu { d, a, imm } => self.cpu.set(d, u32::from(r!(a) < imm)),
-                    Op::Li { d, value } => self.cpu.set(d, value),
-                    Op::Lw { d, a, off } => {
-                        let va = r!(a).wrapping_add(off);
-                        if va & 3 == 0 {
-                            if let Some(v) = self.mmu.load_fast(va, Width::Word, need_load) {
-                                self.cpu.set(d, v);
-                                continue;
-                            }
-                        }
-                        match self.load_slow(va, Width::Word) {
-                            Ok(v) => self.cpu.set(d, v),
-                            Err(stop) => stop!(i, stop),
-                        }
-                    }
-                    Op::Load { op, d, a, off } => {
-                        let va = r!(a).wrapping_add(off);
-                        let width = op.width();
-                        let raw = if va & (width.bytes() - 1) == 0 {
-                            self.mmu.load_fast(va, width, need_load)
-                        } else {
-                            None
-                        };
-                        let raw = match raw {
-                            Some(v) => v,
-                            None => match self.load_slow(va, width) {
-                                Ok(v) => v,
-                                Err(stop) => stop!(i, stop),
-                            },
-                        };
-                        self.cpu.set(d, extend(op, raw));
-                    }
-                    Op::Sw { s, a, off } => {
-                        let va = r!(a).wrapping_add(off);
-                        if let Some(flow) =
-                            self.store(i, done, va, Width::Word, r!(s), need_store, base)
-                        {
-                            return flow;
-                        }
-                    }
-                    Op::Store { width, s, a, off } => {
-                        let va = r!(a).wrapping_add(off);
-                        if let Some(flow) = self.store(i, done, va, width, r!(s), need_store, base)
-                        {
-                            return flow;
-                        }
-                    }
-                    Op::Beq { a, b, target } => branch!('pass, i, r!(a) == r!(b), target),
-                    Op::Bne { a, b, target } => branch!('pass, i, r!(a) != r!(b), target),
+                    Op::Lbu { d, a, imm } => load!(at!(), d, a, imm, Width::Byte, |v| v),
+                    Op::Sw { s, a, imm } => store!(at!(), s, a, imm, Width::Word),
+                    Op::Sh { s, a, imm } => store!(at!(), s, a, imm, Width::Half),
+                    Op::Sb { s, a, imm } => store!(at!(), s, a, imm, Width::Byte),
+                    Op::Beq { a, b, target } => branch!('pass, at!(), r!(a) == r!(b), target),
+                    Op::Bne { a, b, target } => branch!('pass, at!(), r!(a) != r!(b), target),
                     Op::Blt { a, b, target } => {
-                        branch!('pass, i, (r!(a) as i32) < (r!(b) as i32), target)
+                        branch!('pass, at!(), (r!(a) as i32) < (r!(b) as i32), target)
                     }
                     Op::Bge { a, b, target } => {
-                        branch!('pass, i, (r!(a) as i32) >= (r!(b) as i32), target)
+                        branch!('pass, at!(), (r!(a) as i32) >= (r!(b) as i32), target)
                     }
-                    Op::Bltu { a, b, target } => branch!('pass, i, r!(a) < r!(b), target),
-                    Op::Bgeu { a, b, target } => branch!('pass, i, r!(a) >= r!(b), target),
+                    Op::Bltu { a, b, target } => branch!('pass, at!(), r!(a) < r!(b), target),
+                    Op::Bgeu { a, b, target } => branch!('pass, at!(), r!(a) >= r!(b), target),
+                    Op::AddiBeq { d, a, c, imm } => {
+                        closer!('pass, i, d, r!(a).wrapping_add(imm as u32), c, |v, c| v == c)
+                    }
+                    Op::AddiBne { d, a, c, imm } => {
+                        closer!('pass, i, d, r!(a).wrapping_add(imm as u32), c, |v, c| v != c)
+                    }
+                    Op::AddiBlt { d, a, c, imm } => closer!(
+                        'pass,
+                        i,
+                        d,
+                        r!(a).wrapping_add(imm as u32),
+                        c,
+                        |v: u32, c: u32| (v as i32) < (c as i32)
+                    ),
+                    Op::AddiBge { d, a, c, imm } => closer!(
+                        'pass,
+                        i,
+                        d,
+                        r!(a).wrapping_add(imm as u32),
+                        c,
+                        |v: u32, c: u32| (v as i32) >= (c as i32)
+                    ),
+                    Op::AddiBltu { d, a, c, imm } => {
+                        closer!('pass, i, d, r!(a).wrapping_add(imm as u32), c, |v, c| v < c)
+                    }
+                    Op::AddiBgeu { d, a, c, imm } => {
+                        closer!('pass, i, d, r!(a).wrapping_add(imm as u32), c, |v, c| v >= c)
+                    }
+                    Op::AddBne { d, a, b, c } => {
+                        closer!('pass, i, d, r!(a).wrapping_add(r!(b)), c, |v, c| v != c)
+                    }
+                    Op::AddBltu { d, a, b, c } => {
+                        closer!('pass, i, d, r!(a).wrapping_add(r!(b)), c, |v, c| v < c)
+                    }
+                    Op::AddBlt { d, a, b, c } => closer!(
+                        'pass,
+                        i,
+                        d,
+                        r!(a).wrapping_add(r!(b)),
+                        c,
+                        |v: u32, c: u32| (v as i32) < (c as i32)
+                    ),
                     Op::Jal { d, target } => {
-                        self.cpu.set(d, next(i));
+                        set!(d, next!(at!()));
+                        jump!('pass, at!(), target)
+                    }
+                    Op::Jalr { d, a, imm } => {
+                        // t = rs1 + off first: rd may be rs1.
+                        let target = r!(a).wrapping_add(imm);
+                        let i = at!();
+                        set!(d, next!(i));
                         jump!('pass, i, target)
                     }
-                    Op::Jalr { d, a, off } => {
-                        // t = rs1 + off first: rd may be rs1.
-                        let target = r!(a).wrapping_add(off);
-                        self.cpu.set(d, next(i));
-                        return Flow::Next {
-                            retired: done + i + 1,
-                            pc: target,
-                        };
-                    }
                     Op::Csrr { word } | Op::Getf { word } => {
-                        if let Err(stop) = self.read_op(word, (done + i) as u64) {
+                        clean = false;
+                        let i = at!();
+                        if let Err(stop) = self.read_op(word, (room - left + i) as u64) {
                             stop!(i, stop);
                         }
                     }
                     Op::System { word } => {
+                        let i = at!();
                         return Flow::System {
-                            retired: done + i,
-                            at: i,
+                            retired: room - left + i,
+                            pc: base.wrapping_add(4 * i as u32),
                             word,
                         };
                     }
                 }
             }
+            // The end of the page, MAX_BLOCK, or the room.
+            let n = ops.len();
             return Flow::Next {
-                retired: done + n,
+                retired: room - left + n,
                 pc: base.wrapping_add(4 * n as u32),
             };
         }
     }
 
-    /// Whether a block at `va` may run again without a new fetch: always
-    /// unpaged; paged, only while the TLB still holds the code page (a
-    /// data access may have evicted it, and the refetch must then miss).
-    #[inline(always)]
-    fn fetch_still_valid(&self, va: u32) -> bool {
-        !self.mmu.paged
-            || self
-                .mmu
-                .tlb
-                .peek(va, allow::FETCH << self.need_shift)
-                .is_some()
-    }
-
-    /// A store from the block at index `i`: the fast path, else the slow
-    /// one. `Some` ends the block (a stop, or code this store invalidated).
-    #[inline(always)]
+    /// A store's slow path from the block at index `i` (`pre`: the
+    /// host-physical address the fast path found, if it translated). `Some`
+    /// ends the block (a stop, or code this store invalidated).
     #[allow(clippy::too_many_arguments)]
     fn store(
         &mut self,
-        i: usize,
         done: usize,
+        i: usize,
         va: u32,
         width: Width,
         value: u32,
-        need: u8,
+        pre: Option<u32>,
         base: u32,
     ) -> Option<Flow> {
-        let pre = if va & (width.bytes() - 1) == 0 {
-            match self.mmu.store_fast(va, width, value, need) {
-                Ok(()) => return None,
-                Err(pre) => pre,
-            }
-        } else {
-            None
-        };
         match self.store_slow(va, width, value, pre) {
             Ok(false) => None,
             Ok(true) => Some(Flow::Next {
@@ -397,15 +483,9 @@ impl Machine {
             }),
             Err(stop) => Some(Flow::Stop {
                 retired: done + i,
-                at: i,
+                pc: base.wrapping_add(4 * i as u32),
                 stop,
             }),
         }
     }
-}
-
-/// Sign- or zero-extends a loaded value.
-#[inline(always)]
-fn extend(op: LoadOp, raw: u32) -> u32 {
-    op.extend(raw)
 }

@@ -57,7 +57,7 @@ pub struct Machine {
     pub(crate) bus: Bus,
     pub(crate) controls: Controls,
     pub(crate) counters: Counters,
-    pub(crate) blocks: BlockCache,
+    pub(crate) blocks: Option<BlockCache>,
     pub(crate) config: MachineConfig,
     /// The run ends when instret reaches this (traps pull it in by one each).
     pub(crate) budget_end: u64,
@@ -100,7 +100,7 @@ impl Machine {
             bus: Bus::standard(Disk::new(config.disk_sectors)),
             controls: Controls::default(),
             counters: Counters::default(),
-            blocks: BlockCache::new(),
+            blocks: Some(BlockCache::new()),
             config,
             budget_end: 0,
             check_at: 0,
@@ -380,6 +380,8 @@ impl Machine {
     /// Drops every cached block (they would be re-decoded anyway on a code
     /// change; this is for measurements).
     pub fn flush_code_cache(&mut self) {
-        self.blocks.clear();
+        if let Some(blocks) = &mut self.blocks {
+            blocks.clear();
+        }
     }
 }

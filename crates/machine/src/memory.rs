@@ -130,7 +130,7 @@ impl Machine {
                 host_frame: h,
             });
         }
-        self.mmu.physmap = map;
+        self.mmu.set_physmap(map);
         self.status_changed();
         Ok(())
     }

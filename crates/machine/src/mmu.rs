@@ -8,7 +8,7 @@
 //! | `Nested` | guest tables, each address through the nested table at `root` | guest / host frames | guest page fault / `Exit::NestedFault` |
 //! | `Direct` | guest tables at `ptbr` if `status.PG` (pv direct paging) | host frames | guest page fault |
 
-use vmlab_isa::paging::PAGE_MASK;
+use vmlab_isa::paging::{PAGE_MASK, PAGE_SHIFT};
 use vmlab_isa::{Access, Exception, Width};
 
 use crate::addr::{GuestPhys, GuestVirt, HostPhys};
@@ -76,6 +76,11 @@ pub(crate) struct Mmu {
     /// True when translation goes through the TLB: paging on in Physical and
     /// Direct modes, always in Shadow and Nested modes.
     pub paged: bool,
+    /// Unpaged, addresses below this map to themselves in RAM (the
+    /// PhysMap's identity prefix); 0 when paged.
+    pub flat: u32,
+    /// The PhysMap's identity prefix in bytes (recomputed when it changes).
+    pub identity: u32,
     pub walks_1d: u64,
     pub walks_2d: u64,
     pub refs_1d: u64,
@@ -85,6 +90,7 @@ pub(crate) struct Mmu {
 impl Mmu {
     pub(crate) fn new(ram: Ram, physmap: PhysMap, tlb_entries: usize) -> Mmu {
         let frames = Frames::new(ram.frames());
+        let identity = identity_prefix(&physmap, &ram);
         Mmu {
             ram,
             physmap,
@@ -94,6 +100,8 @@ impl Mmu {
             ptbr: 0,
             pg: false,
             paged: false,
+            flat: identity,
+            identity,
             walks_1d: 0,
             walks_2d: 0,
             refs_1d: 0,
@@ -116,6 +124,24 @@ impl Mmu {
             MemMode::Physical | MemMode::Direct => pg,
             MemMode::Shadow { .. } | MemMode::Nested { .. } => true,
         };
+        self.flat = if self.paged { 0 } else { self.identity };
+        // The privilege level, mode or PhysMap may have changed: cached
+        // fetches must translate again.
+        self.tlb.bump();
+    }
+
+    /// Takes a new PhysMap (the caller then refreshes the context).
+    pub(crate) fn set_physmap(&mut self, map: PhysMap) {
+        self.physmap = map;
+        self.identity = identity_prefix(&self.physmap, &self.ram);
+    }
+
+    /// A value that changes whenever a cached fetch (pc -> block) may no
+    /// longer hold: any TLB change, context change or code invalidation.
+    /// Both counters only grow, so their sum never repeats.
+    #[inline(always)]
+    pub(crate) fn epoch(&self) -> u64 {
+        self.tlb.epoch.wrapping_add(self.frames.epoch)
     }
 
     fn context(&self) -> Context {
@@ -142,7 +168,9 @@ impl Mmu {
     /// Like [`fast_fetch`](Mmu::fast_fetch), counting a TLB hit (data accesses).
     #[inline(always)]
     pub(crate) fn fast(&mut self, va: u32, need: u8) -> Option<u32> {
-        if self.paged {
+        if va < self.flat {
+            Some(va)
+        } else if self.paged {
             self.tlb.lookup(va, need)
         } else {
             Some(self.physmap.fast(va))
@@ -312,6 +340,16 @@ fn walk_for(
             })
         }
     }
+}
+
+/// Bytes from address 0 that the PhysMap maps to themselves, within RAM.
+fn identity_prefix(physmap: &PhysMap, ram: &Ram) -> u32 {
+    let mut frames = 0;
+    while frames < ram.frames() && physmap.fast(frames << PAGE_SHIFT) == frames << PAGE_SHIFT {
+        frames += 1;
+    }
+    // Stop one word short of the end so the RAM check stays meaningful.
+    (frames << PAGE_SHIFT).saturating_sub(4)
 }
 
 fn guest_fault(e: WalkError, access: Access) -> Fault {

@@ -114,16 +114,32 @@ impl Ram {
     }
 
     /// Stores the low `width` bytes of `value` at `hpa`; false outside RAM.
+    /// (Fixed-size copies: a variable-length one would call `memcpy`.)
     #[inline(always)]
     pub(crate) fn store(&mut self, hpa: u32, width: Width, value: u32) -> bool {
         let a = hpa as usize;
-        let n = width.bytes() as usize;
-        match self.bytes.get_mut(a..a + n) {
-            Some(dst) => {
-                dst.copy_from_slice(&value.to_le_bytes()[..n]);
-                true
-            }
-            None => false,
+        match width {
+            Width::Word => match self.bytes.get_mut(a..a + 4) {
+                Some(dst) => {
+                    dst.copy_from_slice(&value.to_le_bytes());
+                    true
+                }
+                None => false,
+            },
+            Width::Half => match self.bytes.get_mut(a..a + 2) {
+                Some(dst) => {
+                    dst.copy_from_slice(&(value as u16).to_le_bytes());
+                    true
+                }
+                None => false,
+            },
+            Width::Byte => match self.bytes.get_mut(a) {
+                Some(dst) => {
+                    *dst = value as u8;
+                    true
+                }
+                None => false,
+            },
         }
     }
 }

@@ -61,6 +61,10 @@ pub(crate) struct Tlb {
     space: u64,
     pub(crate) hits: u64,
     pub(crate) misses: u64,
+    /// Bumped on every change to the entries or the address space (and by
+    /// the MMU on any change of translation context): a fetch cached while
+    /// it is unchanged still translates the same way.
+    pub(crate) epoch: u64,
 }
 
 impl Tlb {
@@ -72,6 +76,7 @@ impl Tlb {
             space: VALID,
             hits: 0,
             misses: 0,
+            epoch: 0,
         }
     }
 
@@ -83,6 +88,13 @@ impl Tlb {
     /// Selects the address space new lookups and inserts use.
     pub(crate) fn set_asid(&mut self, asid: u16) {
         self.space = VALID | (u64::from(asid) << 32);
+        self.bump();
+    }
+
+    /// Marks every cached fetch stale.
+    #[inline(always)]
+    pub(crate) fn bump(&mut self) {
+        self.epoch = self.epoch.wrapping_add(1);
     }
 
     fn key(&self, va: u32) -> u64 {
@@ -117,6 +129,7 @@ impl Tlb {
     /// Caches a translation of the page holding `va` in the current space.
     pub(crate) fn insert(&mut self, va: u32, frame_base: u32, allow: u8) {
         let key = self.key(va);
+        self.bump();
         self.entries[(va >> PAGE_SHIFT) as usize & self.mask] = Entry {
             key,
             base: frame_base & !PAGE_MASK,
@@ -126,11 +139,13 @@ impl Tlb {
 
     /// Invalidates every entry of every space.
     pub(crate) fn flush_all(&mut self) {
+        self.bump();
         self.entries.fill(Entry::default());
     }
 
     /// Invalidates every entry of the current space (`tlbflush`).
     pub(crate) fn flush_space(&mut self) {
+        self.bump();
         let space = self.space;
         for e in &mut self.entries {
             if e.key & !u64::from(u32::MAX) == space {
@@ -142,6 +157,7 @@ impl Tlb {
     /// Invalidates the entry for the page holding `va` in the current space
     /// (`tlbflushp`).
     pub(crate) fn flush_page(&mut self, va: u32) {
+        self.bump();
         let key = self.key(va);
         let e = &mut self.entries[(va >> PAGE_SHIFT) as usize & self.mask];
         if e.key == key {
