@@ -1,5 +1,5 @@
 //! Modeled cycles per iteration of every nanobenchmark under native, trap,
-//! hw/shadow and hw/nested, from the difference of runs of n and 2n
+//! hw/shadow, hw/nested, bt and pv, from the difference of runs of n and 2n
 //! iterations (so boot and shutdown cancel out).
 //!
 //! `cargo run -p vmlab-monitor --example nanobench_table [-- COST]` (COST: a
@@ -31,12 +31,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         (Mode::Trap, MemVirt::Shadow),
         (Mode::Hw, MemVirt::Shadow),
         (Mode::Hw, MemVirt::Nested),
+        (Mode::Bt, MemVirt::Shadow),
+        (Mode::Pv, MemVirt::Direct),
     ];
     println!(
-        "| nanobenchmark ({}) | native | trap | hw/shadow | hw/nested |",
+        "| nanobenchmark ({}) | native | trap | hw/shadow | hw/nested | bt | pv |",
         cost.name
     );
-    println!("|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|");
     for w in vmlab_guest::workloads()
         .iter()
         .filter(|w| w.kind == Kind::Nanobench)

@@ -19,9 +19,11 @@ pub enum Mode {
     Trap,
     /// Hardware-assisted: the kernel runs in guest mode at guest-supervisor level.
     Hw,
-    /// Binary translation (a later issue).
+    /// Binary translation: kernel code runs translated (callouts and inline
+    /// virtual-CPU operations), user code directly; shadow paging.
     Bt,
-    /// Paravirtualization (a later issue).
+    /// Paravirtualization: the pv kernel build at the deprivileged level,
+    /// hypercalls, direct paging and the rings.
     Pv,
 }
 
@@ -64,26 +66,13 @@ impl Mode {
 
     /// Checks that this build of the monitor runs `self` with `mem`.
     pub fn check(self, mem: MemVirt) -> Result<(), MonitorError> {
-        match self {
-            Mode::Bt => {
-                return Err(MonitorError::ModeNotAvailable {
-                    mode: self,
-                    issue: 7,
-                });
-            }
-            Mode::Pv => {
-                return Err(MonitorError::ModeNotAvailable {
-                    mode: self,
-                    issue: 6,
-                });
-            }
-            _ => {}
-        }
         let ok = matches!(
             (self, mem),
             (Mode::Native, MemVirt::None)
                 | (Mode::Trap, MemVirt::Shadow)
+                | (Mode::Bt, MemVirt::Shadow)
                 | (Mode::Hw, MemVirt::Shadow | MemVirt::Nested)
+                | (Mode::Pv, MemVirt::Direct)
         );
         if ok {
             Ok(())
@@ -122,7 +111,8 @@ pub enum MemVirt {
     Shadow,
     /// The guest's tables plus a nested table (two-dimensional walk).
     Nested,
-    /// Paravirtual direct paging (a later issue).
+    /// Paravirtual direct paging: the guest's tables hold host frames,
+    /// validated by the monitor (pv only).
     Direct,
 }
 
@@ -232,6 +222,10 @@ pub struct VmConfig {
     /// Frames the monitor keeps for its own tables (shadow or nested); when
     /// shadow tables run out, the monitor drops them all and rebuilds.
     pub monitor_frames: u32,
+    /// I/O virtualization (`--io`): see [`crate::IoVirt::default_for`].
+    pub io: crate::io::IoVirt,
+    /// `--hosted`: device exits go to device models on their own thread.
+    pub hosted: bool,
 }
 
 impl VmConfig {
@@ -247,12 +241,15 @@ impl VmConfig {
             ram_bytes: 1 << 20,
             profile: Profile::Strict,
             monitor_frames: 64,
+            io: crate::io::IoVirt::default_for(mode),
+            hosted: false,
         }
     }
 
     /// Checks the mode, memory option and sizes.
     pub fn validate(&self) -> Result<(), MonitorError> {
         self.mode.check(self.mem)?;
+        crate::io::check(self)?;
         if self.ram_bytes == 0 || self.ram_bytes % 4096 != 0 {
             return Err(MonitorError::Config(format!(
                 "guest RAM of {} bytes is not a non-zero multiple of 4096",

@@ -100,9 +100,9 @@ impl VmCtx<'_> {
                 return Ok(Action::Stop(Outcome::Halted));
             }
             Instr::Hypercall => {
-                // No hypervisor ABI for a full-virtualization kernel: as on a
-                // bare machine, the kernel's own handler gets the exception.
-                self.reflect(Cause::Exception(Exception::Hypercall), 0)?;
+                // A PV_IO kernel's ring_notify; otherwise, with no hypervisor
+                // ABI, the kernel's own handler gets the hypercall exception.
+                return self.hypercall_full_virt();
             }
             other => {
                 // Not privileged: cannot trap as privileged. Reflect what the
@@ -116,7 +116,7 @@ impl VmCtx<'_> {
 
     /// Emulates a port read into `rd` and retires the `in`.
     pub fn port_in(&mut self, port: u16, width: Width, rd: Reg) -> Result<Action, MonitorError> {
-        let v = self.m.bus_mut().read(port, width);
+        let v = self.device_read(port, width)?;
         self.m.set_reg(rd, v);
         self.m.retire_emulated();
         self.vm.stats.device_emulated += 1;
@@ -132,7 +132,7 @@ impl VmCtx<'_> {
         width: Width,
         value: u32,
     ) -> Result<Action, MonitorError> {
-        let effect = self.m.bus_mut().write(port, width, value);
+        let effect = self.device_write(port, width, value)?;
         self.m.retire_emulated();
         self.vm.stats.device_emulated += 1;
         self.charge(Event::DeviceEmulation);

@@ -47,6 +47,13 @@ pub enum Outcome {
     Halted,
     /// The guest waits for an interrupt that nothing can raise.
     Idle,
+    /// The monitor stopped the VM for breaking a rule it may not break (a
+    /// privileged instruction in a pv kernel, an exception with no
+    /// handler); `Vm::stop_reason` says which.
+    GuestError {
+        /// The guest pc.
+        pc: u32,
+    },
 }
 
 impl Outcome {
@@ -56,6 +63,7 @@ impl Outcome {
             Outcome::Shutdown { .. } => "shutdown",
             Outcome::Halted => "halt",
             Outcome::Idle => "idle",
+            Outcome::GuestError { .. } => "guest_error",
         }
     }
 

@@ -20,6 +20,8 @@
 //! assert_eq!(vm.report().counters.exits["privileged-instruction"], 1);
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod cost;
 
 mod config;
@@ -28,8 +30,10 @@ mod emulate;
 mod error;
 mod handler;
 mod host;
+mod io;
 pub mod modes;
 pub mod nested;
+mod pv;
 mod report;
 mod setup;
 pub mod shadow;
@@ -47,9 +51,11 @@ pub use cost::{
 pub use error::MonitorError;
 pub use handler::{Action, Exit, ExitHandler, Outcome, VmCtx};
 pub use host::{Host, HostConfig, VmId};
+pub use io::IoVirt;
+pub use pv::PvStats;
 pub use report::{DeviceAccesses, Instructions, ReportCounters, RunReport, efficiency};
 pub use stats::Stats;
 pub use trace::{TraceLine, Tracer};
 pub use vcpu::{CsrEffect, Vcpu};
 pub use vm::{RunState, Vm, VmState, run};
-pub use workload::{DISK_SECTORS, WORKLOAD_RAM};
+pub use workload::{DISK_SECTORS, WORKLOAD_RAM, kernel_build};

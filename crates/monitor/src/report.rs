@@ -66,6 +66,15 @@ pub struct ReportCounters {
     pub device_accesses: DeviceAccesses,
     /// Calls from translated code into the monitor; never counted as exits.
     pub callouts: u64,
+    /// Paravirtual work: hypercalls by number, `mmu_update` batch sizes,
+    /// ring notifications and completions, validation rejections, hosted
+    /// device exits.
+    pub pv: crate::pv::PvStats,
+    /// bt mode: the translator's counters (`bt.blocks-translated`,
+    /// `bt.callout.port-in`, `bt.inline-ops`, `bt.cache-hits`,
+    /// `bt.adaptive-retranslations`, ...); empty in other modes.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub bt: BTreeMap<String, u64>,
 }
 
 /// The report of one run (`vmlab run --json`).
@@ -79,10 +88,12 @@ pub struct RunReport {
     pub profile: &'static str,
     /// Memory virtualization.
     pub mem: &'static str,
-    /// I/O virtualization: `device` (native) or `emulated`.
+    /// I/O virtualization: `device` (native), `emulated` or `pv`.
     pub io: &'static str,
     /// Whether the monitor is hosted (type 2).
     pub hosted: bool,
+    /// Why the monitor stopped the VM (`exit_status` `guest_error`).
+    pub stop_reason: Option<String>,
     /// The execution engine.
     pub engine: &'static str,
     /// The cost model's name.
@@ -123,13 +134,19 @@ impl Vm {
         b.merge(&st.cycles);
         b.add(Event::InsnAlu, c.retired_total());
         let entries = native_traps(self);
-        let injected = if st.config.mode == Mode::Hw {
+        let injected = if matches!(st.config.mode, Mode::Hw | Mode::Pv) {
             st.stats.traps_reflected
         } else {
             0
         };
         b.add(Event::ExceptionEntry, entries.saturating_sub(injected));
-        b.add(Event::ExceptionReturn, entries);
+        // pv returns from every trap with the `iret` hypercall, priced as such.
+        let returns = if st.config.mode == Mode::Pv {
+            0
+        } else {
+            entries
+        };
+        b.add(Event::ExceptionReturn, returns);
         b.add(Event::PageWalkRef, c.walk_refs_1d + c.walk_refs_2d);
         b.add(Event::TlbFlush, tlb_flushes(self));
         b.add(Event::DeviceNative, native_device_accesses(self));
@@ -154,12 +171,9 @@ impl Vm {
                 "legacy"
             },
             mem: cfg.mem.name(),
-            io: if cfg.mode == Mode::Native {
-                "device"
-            } else {
-                "emulated"
-            },
-            hosted: false,
+            io: cfg.io.name(),
+            hosted: cfg.hosted,
+            stop_reason: st.stop_reason.clone(),
             engine: "interp",
             cost: cfg.cost.name.clone(),
             console: String::from_utf8_lossy(self.console()).into_owned(),
@@ -180,11 +194,13 @@ impl Vm {
                 exits_total: s.exits_total(),
                 traps_reflected: s.traps_reflected,
                 interrupts_reflected: s.interrupts_reflected,
-                native_traps: native_traps(self).saturating_sub(if cfg.mode == Mode::Hw {
-                    s.traps_reflected
-                } else {
-                    0
-                }),
+                native_traps: native_traps(self).saturating_sub(
+                    if matches!(cfg.mode, Mode::Hw | Mode::Pv) {
+                        s.traps_reflected
+                    } else {
+                        0
+                    },
+                ),
                 hidden_faults: s.hidden_faults,
                 reflected_faults: s.reflected_faults,
                 pt_write_traps: s.pt_write_traps,
@@ -196,6 +212,12 @@ impl Vm {
                     emulated: s.device_emulated,
                 },
                 callouts: s.callouts,
+                pv: s.pv.clone(),
+                bt: st
+                    .bt
+                    .as_ref()
+                    .map(|b| b.report_counters())
+                    .unwrap_or_default(),
             },
             efficiency: efficiency(retired, c.emulated),
             host_ns: st.host_ns,

@@ -39,6 +39,11 @@ pub(crate) fn initial_cpu(config: &VmConfig) -> (CpuState, Controls) {
             }
         }
     }
+    if config.mode == Mode::Bt {
+        // bt: the machine's privilege is the virtual one; the kernel's code
+        // runs translated in supervisor mode (modes/bt.rs).
+        csrs[Csr::Status.index()] = status::MODE;
+    }
     let cpu = CpuState {
         regs: [0; 16],
         pc: config.boot.entry,

@@ -29,6 +29,8 @@ pub struct Stats {
     pub device_emulated: u64,
     /// Calls from translated code (bt); counted apart, never as exits.
     pub callouts: u64,
+    /// Paravirtual work: hypercalls, batches, rings, validation, hosted exits.
+    pub pv: crate::pv::PvStats,
 }
 
 impl Stats {

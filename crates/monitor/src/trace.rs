@@ -19,6 +19,17 @@ pub struct TraceLine {
     pub cycles: u64,
 }
 
+impl TraceLine {
+    /// True for a hypercall (`--trace hypercalls`): the monitor's note then
+    /// reads `hypercall NAME(arg=value, ...) -> RESULT`, and `cycles` is its
+    /// modeled cost. A pv kernel's calls exit as `hypercall`; a `PV_IO`
+    /// kernel's `ring_notify` under trap arrives as a privileged-instruction
+    /// trap and is recognized by the note.
+    pub fn is_hypercall(&self) -> bool {
+        self.did.starts_with("hypercall ")
+    }
+}
+
 /// The callback a [`Vm`](crate::Vm) calls per exit.
 pub type Tracer = Box<dyn FnMut(&TraceLine)>;
 

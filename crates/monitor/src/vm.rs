@@ -60,6 +60,14 @@ pub struct VmState {
     pub(crate) host_ns: u128,
     pub(crate) tracing: bool,
     pub(crate) note: String,
+    /// pv mode: trap table, timer, pinned frames (modes/pv.rs, pv/).
+    pub(crate) pv: Option<crate::pv::PvState>,
+    /// The rings (io pv) and the hosted device thread.
+    pub(crate) io: crate::io::IoState,
+    /// Why the monitor stopped the VM (an `Outcome::GuestError`).
+    pub(crate) stop_reason: Option<String>,
+    /// The bt engine (bt mode only).
+    pub(crate) bt: Option<crate::modes::bt::BtState>,
 }
 
 /// A virtual machine on a [`Host`].
@@ -156,6 +164,7 @@ impl Vm {
         let id = host.next_id();
         let (cpu, controls) = initial_cpu(&config);
         let cycles = Breakdown::new(&config.cost);
+        let bt = crate::modes::bt::BtState::for_config(&config);
         let mut vm = Vm {
             state: VmState {
                 id,
@@ -171,6 +180,10 @@ impl Vm {
                 host_ns: 0,
                 tracing: false,
                 note: String::new(),
+                pv: None,
+                io: crate::io::IoState::default(),
+                stop_reason: None,
+                bt,
             },
             saved: Saved {
                 cpu,
@@ -227,7 +240,10 @@ impl Vm {
                 .activate_shadow()?;
             }
         }
-        Ok(())
+        crate::pv::setup(&mut VmCtx {
+            m,
+            vm: &mut self.state,
+        })
     }
 
     /// Puts this VM on the machine: PhysMap, controls, memory mode, CPU
@@ -290,7 +306,19 @@ impl Vm {
         let mut left = budget;
         while left > 0 {
             let before = m.instret();
-            let exit = m.run(left);
+            // pv: the one-shot timer fires at its deadline (the run stops there).
+            let slice = crate::pv::slice(
+                &mut VmCtx {
+                    m,
+                    vm: &mut self.state,
+                },
+                left,
+            )?;
+            let exit = crate::modes::bt::run_guest(m, &mut self.state, slice);
+            if exit == Exit::BudgetExhausted && slice < left {
+                left = left.saturating_sub(m.instret().saturating_sub(before).max(1));
+                continue;
+            }
             if exit == Exit::BudgetExhausted {
                 // The machine spent all of `left` (trap entries count too).
                 break;
@@ -298,8 +326,10 @@ impl Vm {
             left = left.saturating_sub(m.instret().saturating_sub(before).max(1));
             let pc = m.pc();
             let cost_before = self.state.cycles.total();
-            if let Some(event) = transition {
+            // A callout from translated code is not a trap or an exit.
+            if let (Some(event), false) = (transition, matches!(exit, Exit::Callout { .. })) {
                 self.state.stats.count_exit(&exit);
+                let event = crate::pv::transition_event(self.state.config.mode, m, &exit, event);
                 self.state.cycles.add(event, 1);
             }
             self.state.note.clear();
@@ -332,6 +362,27 @@ impl Vm {
     pub fn set_tracer(&mut self, tracer: impl FnMut(&TraceLine) + 'static) {
         self.tracer = Some(Box::new(tracer));
         self.state.tracing = true;
+    }
+
+    /// `--trace bt` (bt mode only): calls `tracer` with each kernel block the
+    /// first time it is translated (guest address and source line, guest
+    /// disassembly beside the translated form, callouts marked), each
+    /// adaptive marking of a store, and the retranslation that follows.
+    pub fn set_bt_tracer(
+        &mut self,
+        tracer: impl FnMut(&str) + 'static,
+    ) -> Result<(), MonitorError> {
+        crate::modes::bt::set_tracer(&mut self.state, Box::new(tracer))
+    }
+
+    /// The translator's counters (bt mode only).
+    pub fn bt_counters(&self) -> Option<vmlab_translate::Counters> {
+        self.state.bt.as_ref().map(|b| b.counters())
+    }
+
+    /// Why the monitor stopped the VM, for an [`Outcome::GuestError`].
+    pub fn stop_reason(&self) -> Option<&str> {
+        self.state.stop_reason.as_deref()
     }
 
     /// The VM's id on its host.

@@ -1,7 +1,7 @@
 //! Equivalence (Popek & Goldberg's first property) on the real kernel and
 //! workloads: one table, every workload x {native, trap/shadow, hw/shadow,
-//! hw/nested} on strict, and hw on legacy: identical console output and
-//! exit status.
+//! hw/nested, bt} on strict, and hw and bt on legacy: identical console
+//! output and exit status.
 
 use vmlab_isa::Profile;
 use vmlab_monitor::{MemVirt, Mode, RunReport, VmConfig};
@@ -13,14 +13,56 @@ fn run(name: &str, iters: u32, mode: Mode, mem: MemVirt, profile: Profile) -> Ru
     vmlab_monitor::run(c, 20_000_000).unwrap()
 }
 
-const TABLE: [(Mode, MemVirt, Profile); 6] = [
+const TABLE: [(Mode, MemVirt, Profile); 10] = [
     (Mode::Native, MemVirt::None, Profile::Strict),
     (Mode::Trap, MemVirt::Shadow, Profile::Strict),
     (Mode::Hw, MemVirt::Shadow, Profile::Strict),
     (Mode::Hw, MemVirt::Nested, Profile::Strict),
     (Mode::Hw, MemVirt::Shadow, Profile::Legacy),
     (Mode::Hw, MemVirt::Nested, Profile::Legacy),
+    (Mode::Bt, MemVirt::Shadow, Profile::Strict),
+    (Mode::Bt, MemVirt::Shadow, Profile::Legacy),
+    (Mode::Pv, MemVirt::Direct, Profile::Strict),
+    (Mode::Pv, MemVirt::Direct, Profile::Legacy),
 ];
+
+/// I/O rows: trap and hw with `--io pv` (the `PV_IO` kernel), and hosted
+/// device models (tests/pv.rs has the full pv x io x hosted table).
+const IO_TABLE: [(Mode, MemVirt, vmlab_monitor::IoVirt, bool); 4] = [
+    (
+        Mode::Trap,
+        MemVirt::Shadow,
+        vmlab_monitor::IoVirt::Pv,
+        false,
+    ),
+    (Mode::Hw, MemVirt::Nested, vmlab_monitor::IoVirt::Pv, true),
+    (
+        Mode::Hw,
+        MemVirt::Shadow,
+        vmlab_monitor::IoVirt::Emulated,
+        true,
+    ),
+    (Mode::Pv, MemVirt::Direct, vmlab_monitor::IoVirt::Pv, true),
+];
+
+#[test]
+fn equivalence_with_pv_io_and_hosted() {
+    for w in vmlab_guest::workloads() {
+        for (mode, mem, io, hosted) in IO_TABLE {
+            let mut c = VmConfig::for_workload_io(w.name, w.default_iters, mode, io).unwrap();
+            c.mem = mem;
+            c.hosted = hosted;
+            let r = vmlab_monitor::run(c, 20_000_000).unwrap();
+            let want = w.expected_output(w.default_iters);
+            assert_eq!(
+                (r.console.as_str(), r.exit_code),
+                (want.as_str(), Some(0)),
+                "{} {mode}/{io}",
+                w.name
+            );
+        }
+    }
+}
 
 #[test]
 fn equivalence_every_workload_every_mode() {

@@ -31,13 +31,10 @@ impl ExitHandler for HwMonitor {
                 hpa, width, value, ..
             } => cx.protected_write(hpa, width, value),
             Exit::NestedFault { gva, .. } => cx.nested_fault(gva),
-            Exit::Hypercall => {
-                // A full-virtualization kernel has no hypercall ABI: as on a
-                // bare machine, its own handler sees a hypercall exception.
-                let e = vmlab_isa::Exception::Hypercall;
-                cx.reflect(Cause::Exception(e), 0)?;
-                Ok(Action::Resume)
-            }
+            // A PV_IO kernel's ring_notify (io pv); a full kernel has no
+            // hypercall ABI: as on a bare machine, its own handler sees a
+            // hypercall exception.
+            Exit::Hypercall => cx.hypercall_full_virt(),
             Exit::Halt => Ok(Action::Stop(Outcome::Halted)),
             Exit::Idle => Ok(Action::Stop(Outcome::Idle)),
             Exit::Shutdown { code } => Ok(Action::Stop(Outcome::Shutdown { code })),
