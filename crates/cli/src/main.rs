@@ -2,7 +2,10 @@
 //! wiring over the library crates: anything a library user would need lives
 //! in a library.
 
+#![forbid(unsafe_code)]
+
 mod asm_cmd;
+mod bench_cmd;
 mod list_cmd;
 mod run_cmd;
 mod speed_cmd;
@@ -30,6 +33,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Asm(asm_cmd::AsmArgs),
+    Bench(bench_cmd::BenchArgs),
     Disasm(asm_cmd::DisasmArgs),
     List(list_cmd::ListArgs),
     Run(run_cmd::RunArgs),
@@ -41,6 +45,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Asm(args) => asm_cmd::asm(&args).map(|()| 0),
+        Command::Bench(args) => bench_cmd::bench(&args).map(|()| 0),
         Command::Disasm(args) => asm_cmd::disasm(&args).map(|()| 0),
         Command::List(args) => list_cmd::list(&args).map(|()| 0),
         Command::Run(args) => run_cmd::run(&args),
