@@ -10,5 +10,7 @@
 //! assert_eq!(image.entry, 0);
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub use vmlab_asm as asm;
 pub use vmlab_isa as isa;

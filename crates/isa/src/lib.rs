@@ -25,6 +25,8 @@
 //! assert!(!getf.is_privileged(Profile::Legacy));
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod abi;
 mod classify;
 pub mod csr;
