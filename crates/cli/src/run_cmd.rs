@@ -32,18 +32,31 @@ use crate::trace::{self, Sources, TraceSet};
 ///   vmlab run nb-ptemod --mode hw --mem shadow --iters 1000
 ///   vmlab run ctxswitch --mode trap --profile legacy     # the Popek & Goldberg failure
 ///   vmlab run pagefault --mode hw --mem nested --cost modern --json
+///   vmlab run io-disk --mode pv --trace hypercalls
+///   vmlab run io-disk --mode hw --io pv --hosted
+///   vmlab run nb-ptemod --mode bt --trace bt
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// A program file (`.vmi` or `.s`) or a workload name.
     target: String,
     /// How the guest kernel runs a workload: native, trap (classic
-    /// trap-and-emulate), hw (hardware-assisted); bt and pv arrive later.
+    /// trap-and-emulate), hw (hardware-assisted), bt (binary translation),
+    /// pv (paravirtualized kernel, Xen-style).
     #[arg(long, default_value = "native", value_name = "MODE")]
     mode: vmlab_monitor::Mode,
     /// Memory virtualization for a workload: none (native), shadow (trap,
-    /// hw), nested (hw) [default: the mode's own: trap shadow, hw nested].
+    /// hw, bt), nested (hw), direct (pv) [default: the mode's own: hw nested].
     #[arg(long, value_name = "MEM")]
     mem: Option<vmlab_monitor::MemVirt>,
+    /// I/O virtualization for a workload: emulated (every device register
+    /// access exits and is emulated) or pv (console and disk rings, one
+    /// notification per batch) [default: native device, pv for pv, else emulated].
+    #[arg(long, value_name = "IO")]
+    io: Option<vmlab_monitor::IoVirt>,
+    /// Hosted (type 2) monitor: device exits go to device models on their
+    /// own thread, with an extra modeled world switch each.
+    #[arg(long)]
+    hosted: bool,
     /// Cost model: a preset (p4-2006, modern) or a TOML/JSON file.
     #[arg(long, default_value = "p4-2006", value_name = "COST")]
     cost: String,
@@ -65,7 +78,8 @@ pub struct RunArgs {
     /// line and the registers it changed; bare-metal programs), traps (each
     /// trap and interrupt; bare-metal programs), exits (each exit or monitor
     /// trap with reason, pc, source line, what the monitor did and its cost;
-    /// workloads).
+    /// workloads), hypercalls (each hypercall with arguments, result and
+    /// cost), bt (each block the binary translator translates).
     #[arg(long, value_name = "LIST", default_value = "")]
     trace: TraceSet,
     /// Print one JSON object (console, exit code, counters, host time) instead of text.
@@ -116,9 +130,14 @@ pub fn run(args: &RunArgs) -> Result<u8, String> {
     if !path.exists() {
         return run_workload(args);
     }
-    if args.mode != vmlab_monitor::Mode::Native || args.mem.is_some() || args.iters.is_some() {
+    if args.mode != vmlab_monitor::Mode::Native
+        || args.mem.is_some()
+        || args.iters.is_some()
+        || args.io.is_some()
+        || args.hosted
+    {
         return Err(format!(
-            "error: {} is a bare-metal program: it runs natively on the machine;              --mode, --mem and --iters apply to workloads (see `vmlab list`)",
+            "error: {} is a bare-metal program: it runs natively on the machine;              --mode, --mem, --io, --hosted and --iters apply to workloads (see `vmlab list`)",
             path.display()
         ));
     }
@@ -225,6 +244,8 @@ fn run_workload(args: &RunArgs) -> Result<u8, String> {
         name: &args.target,
         mode: args.mode,
         mem: args.mem,
+        io: args.io,
+        hosted: args.hosted,
         cost: &args.cost,
         iters: args.iters,
         mem_mib: args.mem_mib,
@@ -249,10 +270,12 @@ fn run_workload(args: &RunArgs) -> Result<u8, String> {
         eprintln!("--- kernel log ---\n{}", report.log.trim_end());
     }
     eprintln!(
-        "--- {} under {}/{} ({} cost model): {}{}",
+        "--- {} under {}/{}, io {}{} ({} cost model): {}{}",
         report.workload,
         report.mode,
         report.mem,
+        report.io,
+        if report.hosted { ", hosted" } else { "" },
         report.cost,
         report.exit_status,
         report

@@ -22,10 +22,16 @@ pub struct TraceSet {
     /// Each exit or monitor trap: reason, guest pc, source line, what the
     /// monitor did and its modeled cost (workloads under a monitor).
     pub exits: bool,
+    /// Each hypercall with its arguments, result and modeled cost (pv
+    /// kernels and PV_IO drivers).
+    pub hypercalls: bool,
+    /// Each kernel block the first time the binary translator translates it,
+    /// and each adaptive retranslation (bt mode).
+    pub bt: bool,
 }
 
 /// Every category name, for help and errors.
-pub const CATEGORIES: &[&str] = &["insns", "traps", "exits"];
+pub const CATEGORIES: &[&str] = &["insns", "traps", "exits", "hypercalls", "bt"];
 
 impl FromStr for TraceSet {
     type Err = String;
@@ -36,6 +42,8 @@ impl FromStr for TraceSet {
                 "insns" => set.insns = true,
                 "traps" => set.traps = true,
                 "exits" => set.exits = true,
+                "hypercalls" => set.hypercalls = true,
+                "bt" => set.bt = true,
                 other => {
                     return Err(format!(
                         "unknown trace category `{other}`; the categories are: {}",

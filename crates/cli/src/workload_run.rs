@@ -5,7 +5,9 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use vmlab_isa::Profile;
-use vmlab_monitor::{BootImage, CostModel, MemVirt, Mode, RunReport, TraceLine, Vm, VmConfig};
+use vmlab_monitor::{
+    BootImage, CostModel, IoVirt, MemVirt, Mode, RunReport, TraceLine, Vm, VmConfig, kernel_build,
+};
 
 use crate::trace::TraceSet;
 
@@ -18,6 +20,10 @@ pub struct WorkloadRun<'a> {
     pub mode: Mode,
     /// Memory virtualization (None: the mode's default).
     pub mem: Option<MemVirt>,
+    /// I/O virtualization (None: the mode's default).
+    pub io: Option<IoVirt>,
+    /// Device exits go to device models on their own thread (type 2).
+    pub hosted: bool,
     /// Cost model preset or file.
     pub cost: &'a str,
     /// Iterations (None: the workload's default).
@@ -52,8 +58,15 @@ pub fn run(opts: &WorkloadRun<'_>) -> Result<RunReport, String> {
             )
         })?;
     let iters = opts.iters.unwrap_or(w.default_iters);
-    let boot = BootImage::workload(w, iters, ram).map_err(|e| format!("error: {e}"))?;
+    let io = opts.io.unwrap_or(IoVirt::default_for(opts.mode));
+    // The kernel build follows the mode and I/O: pv needs the pv kernel,
+    // paravirtual I/O in a full-virtualization mode the PV_IO drivers.
+    let build = kernel_build(opts.mode, io);
+    let boot =
+        BootImage::workload_build(w, iters, ram, build).map_err(|e| format!("error: {e}"))?;
     let mut config = VmConfig::new(boot, opts.mode);
+    config.io = io;
+    config.hosted = opts.hosted;
     config.workload = w.name.to_string();
     config.ram_bytes = ram;
     config.profile = opts.profile;
@@ -64,13 +77,20 @@ pub fn run(opts: &WorkloadRun<'_>) -> Result<RunReport, String> {
     let mut host = Vm::host_for(&config).map_err(|e| format!("error: {e}"))?;
     let mut vm = Vm::new(&mut host, config).map_err(|e| format!("error: {e}"))?;
     let lines: Rc<RefCell<u64>> = Rc::default();
-    if opts.trace.exits {
+    if opts.trace.exits || opts.trace.hypercalls {
         let count = Rc::clone(&lines);
         let mode = opts.mode;
+        let (exits, hypercalls) = (opts.trace.exits, opts.trace.hypercalls);
         vm.set_tracer(move |t: &TraceLine| {
-            *count.borrow_mut() += 1;
-            println!("{}", format_exit(mode, t));
+            if (t.is_hypercall() && hypercalls) || (!t.is_hypercall() && exits) {
+                *count.borrow_mut() += 1;
+                println!("{}", format_exit(mode, t));
+            }
         });
+    }
+    if opts.trace.bt {
+        vm.set_bt_tracer(|text: &str| println!("{}", text.trim_end()))
+            .map_err(|e| format!("error: --trace bt: {e}"))?;
     }
     vm.run(&mut host, opts.max_insns)
         .map_err(|e| format!("error: {e}"))?;

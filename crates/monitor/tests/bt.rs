@@ -290,8 +290,6 @@ fn the_bt_tracer_needs_bt_mode() {
 }
 
 #[test]
-#[ignore = "needs io::check (src/io/mod.rs, the pv engineer's file) to accept (Bt, IoVirt::Pv); \
-            passes with that one-line change"]
 fn every_workload_under_bt_with_the_pv_io_kernel_on_both_profiles() {
     let mut failures = Vec::new();
     for w in vmlab_guest::workloads() {

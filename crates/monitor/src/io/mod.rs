@@ -79,15 +79,13 @@ pub(crate) fn check(config: &VmConfig) -> Result<(), MonitorError> {
     let ok = matches!(
         (config.mode, config.io),
         (Mode::Native, IoVirt::Device)
-            | (Mode::Trap | Mode::Hw, IoVirt::Emulated | IoVirt::Pv)
-            | (Mode::Bt, IoVirt::Emulated)
+            | (Mode::Trap | Mode::Hw | Mode::Bt, IoVirt::Emulated | IoVirt::Pv)
             | (Mode::Pv, IoVirt::Pv)
     );
     if !ok {
         let valid = match config.mode {
             Mode::Native => "device",
-            Mode::Trap | Mode::Hw => "emulated or pv",
-            Mode::Bt => "emulated",
+            Mode::Trap | Mode::Hw | Mode::Bt => "emulated or pv",
             Mode::Pv => "pv",
         };
         return Err(MonitorError::Config(format!(
