@@ -79,7 +79,10 @@ pub(crate) fn check(config: &VmConfig) -> Result<(), MonitorError> {
     let ok = matches!(
         (config.mode, config.io),
         (Mode::Native, IoVirt::Device)
-            | (Mode::Trap | Mode::Hw | Mode::Bt, IoVirt::Emulated | IoVirt::Pv)
+            | (
+                Mode::Trap | Mode::Hw | Mode::Bt,
+                IoVirt::Emulated | IoVirt::Pv
+            )
             | (Mode::Pv, IoVirt::Pv)
     );
     if !ok {
