@@ -1,4 +1,4 @@
-//! The TLB: a direct-mapped cache of translations, guest-virtual page ->
+//! The TLB: a direct-mapped (hashed-index) cache of translations, guest-virtual page ->
 //! host-physical frame, with the permissions the walk found.
 //!
 //! Entries are tagged with an address-space id: 0 outside guest mode, the
@@ -101,13 +101,24 @@ impl Tlb {
         self.space | u64::from(va >> PAGE_SHIFT)
     }
 
+    /// The entry a page maps to. Indexing by the low page-number bits alone
+    /// made regions at aligned addresses (user text at 0x40000000, the heap
+    /// at 0x50000000, the kernel's pages at 0x...) collide on every access,
+    /// a conflict-miss storm no real TLB (set-associative) has; a
+    /// multiplicative hash spreads them.
+    #[inline(always)]
+    fn slot(&self, va: u32) -> usize {
+        let h = (va >> PAGE_SHIFT).wrapping_mul(0x9E37_79B9);
+        (h ^ (h >> 16)) as usize & self.mask
+    }
+
     /// The fast path: the host-physical address of `va` if an entry for the
     /// current space grants `need`. Counts a hit; a miss is counted by the
     /// walk that follows.
     #[inline(always)]
     pub(crate) fn lookup(&mut self, va: u32, need: u8) -> Option<u32> {
         let key = self.key(va);
-        let e = self.entries[(va >> PAGE_SHIFT) as usize & self.mask];
+        let e = self.entries[self.slot(va)];
         if e.key == key && e.allow & need != 0 {
             self.hits += 1;
             Some(e.base | (va & PAGE_MASK))
@@ -122,7 +133,7 @@ impl Tlb {
     /// fetch misses are, and the walk counts them) and host peeks.
     #[inline(always)]
     pub(crate) fn peek(&self, va: u32, need: u8) -> Option<u32> {
-        let e = self.entries[(va >> PAGE_SHIFT) as usize & self.mask];
+        let e = self.entries[self.slot(va)];
         (e.key == self.key(va) && e.allow & need != 0).then_some(e.base | (va & PAGE_MASK))
     }
 
@@ -130,7 +141,8 @@ impl Tlb {
     pub(crate) fn insert(&mut self, va: u32, frame_base: u32, allow: u8) {
         let key = self.key(va);
         self.bump();
-        self.entries[(va >> PAGE_SHIFT) as usize & self.mask] = Entry {
+        let slot = self.slot(va);
+        self.entries[slot] = Entry {
             key,
             base: frame_base & !PAGE_MASK,
             allow,
@@ -159,7 +171,8 @@ impl Tlb {
     pub(crate) fn flush_page(&mut self, va: u32) {
         self.bump();
         let key = self.key(va);
-        let e = &mut self.entries[(va >> PAGE_SHIFT) as usize & self.mask];
+        let slot = self.slot(va);
+        let e = &mut self.entries[slot];
         if e.key == key {
             *e = Entry::default();
         }
