@@ -63,6 +63,11 @@ pub struct BackendStats {
     pub code_bytes: u64,
     /// Inline virtual-CPU operations executed.
     pub inline_ops: u64,
+    /// Indirect jumps the backend resolved itself (an inline cache, or its
+    /// own lookup) instead of returning [`BlockExit::Indirect`]: they count
+    /// as the engine's indirect lookups, so the guest-visible figure does
+    /// not depend on the backend.
+    pub indirect_lookups: u64,
 }
 
 /// A code generator and runner for translated blocks.

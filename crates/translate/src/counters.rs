@@ -73,6 +73,7 @@ impl Counters {
     pub(crate) fn with_backend(mut self, s: BackendStats) -> Counters {
         self.inline_ops = s.inline_ops;
         self.chain_patches = s.chain_patches;
+        self.indirect_lookups += s.indirect_lookups;
         self
     }
 }

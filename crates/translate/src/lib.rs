@@ -9,8 +9,11 @@
 //! Translations live in a [`TranslationCache`] keyed by guest-virtual
 //! address, host-physical address and privilege; direct exits are chained,
 //! indirect ones looked up; writes to source bytes invalidate them.
-//! A [`Backend`] compiles and runs them: [`PortableBackend`] here, the
-//! x86-64 one later. docs/translation.md is the guided tour.
+//! A [`Backend`] compiles and runs them: [`PortableBackend`] everywhere,
+//! and on x86_64 hosts `X86Backend` (iced-x86 code in W^X memory; its
+//! `x86::exec_mem` module is the workspace's only `unsafe`). [`JitEngine`]
+//! is `--engine jit` for a bare machine. docs/translation.md is the guided
+//! tour.
 //!
 //! ```
 //! use vmlab_isa::Reg;
@@ -31,7 +34,9 @@
 //! assert_eq!(bt.counters().inline_ops, 1);
 //! ```
 
-#![forbid(unsafe_code)]
+// `unsafe` is denied everywhere but `x86::exec_mem` (executable memory and
+// entering generated code), which allows it: the workspace's only unsafe.
+#![deny(unsafe_code)]
 
 mod backend;
 mod cache;
@@ -40,9 +45,12 @@ mod describe;
 mod engine;
 mod error;
 mod ir;
+mod jit;
 mod portable;
 mod translate;
 mod vcpu;
+#[cfg(target_arch = "x86_64")]
+mod x86;
 
 pub use backend::{Backend, BackendStats, BlockExit, BlockId};
 pub use cache::{DEFAULT_CAPACITY, Key, Lookup, TranslationCache};
@@ -53,6 +61,9 @@ pub use error::TranslateError;
 pub use ir::{
     BlockEnd, Callout, CalloutKind, InlineOp, Op, PendingStore, Privilege, TOp, Translation,
 };
+pub use jit::{JIT_AVAILABLE, JitEngine, jit_engine, jit_engine_for_bare_machine};
 pub use portable::{POp, PortableBackend};
 pub use translate::{Source, translate};
 pub use vcpu::{NativeCpu, VirtualCpu};
+#[cfg(target_arch = "x86_64")]
+pub use x86::{X86Backend, listing as x86_listing};

@@ -1,7 +1,8 @@
 //! Scenario tests of the bt engine: invalidation (self-modifying kernel
 //! code, page reuse after unmap, a host write into a code page), adaptive
 //! translation, the cache's size limit, chaining and indirect lookups, the
-//! virtual CPU of inline operations, and `describe_block`.
+//! virtual CPU of inline operations, and `describe_block`. The scenarios
+//! run by `both` also run on the x86-64 backend (x86-64 hosts).
 
 mod common;
 
@@ -34,6 +35,18 @@ fn both(src: &str, setup: impl Fn(&mut Machine)) -> (Machine, common::Bt) {
     let exit_b = run_bt(&mut b, &mut e, 100_000);
     assert_eq!(exit_a, Exit::Halt);
     assert_same(&outcome(&a, exit_a), &outcome(&b, exit_b));
+    // The x86-64 backend, in both configurations, agrees too.
+    #[cfg(target_arch = "x86_64")]
+    for caches in [false, true] {
+        let mut x = machine(src);
+        setup(&mut x);
+        let exit_x = if caches {
+            run_bt(&mut x, &mut common::bt_x86(), 100_000)
+        } else {
+            run_bt(&mut x, &mut common::bt_x86_plain(), 100_000)
+        };
+        assert_same(&outcome(&a, exit_a), &outcome(&x, exit_x));
+    }
     (b, e)
 }
 

@@ -8,7 +8,10 @@
 //! (and the exact instruction each timer interrupt landed before) is
 //! compared too. A quarter of the programs start in user mode (run as
 //! direct translations, their privileged instructions trapping into the
-//! translated kernel handler); half use the legacy profile. 64 cases by default, 100,000 with VMLAB_LONG set.
+//! translated kernel handler); half use the legacy profile; 30% run with
+//! paging on (identity-mapped, through the TLB). On x86-64 hosts
+//! the same programs also run on the x86-64 backend (`X86Backend`), which
+//! must agree with both. 64 cases by default, 100,000 with VMLAB_LONG set.
 //!
 //! `wfi` is left out: its idle skip extends the budget of the run it happens
 //! in, which a callout resolved between runs cannot reproduce.
@@ -146,6 +149,10 @@ struct Case {
     /// privileged instructions trap to the (translated) kernel handler.
     user: bool,
     legacy: bool,
+    /// Run with paging on (all 16 pages identity-mapped through a two-level
+    /// table at 0xE000/0xF000): fetches and data accesses go through the
+    /// TLB, and the x86-64 backend's chain epochs follow its fills.
+    paged: bool,
 }
 
 fn case() -> impl Strategy<Value = Case> {
@@ -154,6 +161,7 @@ fn case() -> impl Strategy<Value = Case> {
         prop::bool::weighted(0.7),
         prop::bool::weighted(0.25),
         any::<bool>(),
+        prop::bool::weighted(0.3),
     );
     (
         prop::collection::vec(instr(), 8..400),
@@ -164,7 +172,7 @@ fn case() -> impl Strategy<Value = Case> {
         flags,
     )
         .prop_map(
-            |(body, patches, regs, timecmp, rearm, (protect, timer, user, legacy))| Case {
+            |(body, patches, regs, timecmp, rearm, (protect, timer, user, legacy, paged))| Case {
                 body,
                 patches,
                 regs,
@@ -174,6 +182,7 @@ fn case() -> impl Strategy<Value = Case> {
                 timer,
                 user,
                 legacy,
+                paged,
             },
         )
 }
@@ -265,7 +274,22 @@ fn build(c: &Case) -> Machine {
     m.set_pc(BODY);
     m.set_csr(Csr::Tvec, 0);
     m.set_csr(Csr::TimeCmp, c.timecmp);
-    let mode = if c.user { 0 } else { status::MODE };
+    let mut mode = if c.user { 0 } else { status::MODE };
+    if c.paged {
+        use vmlab_isa::paging::{PTE_A, PTE_D, PTE_R, PTE_U, PTE_V, PTE_W, PTE_X, make_pte};
+        let mut leaf = PTE_V | PTE_R | PTE_W | PTE_X | PTE_A | PTE_D;
+        if c.user {
+            leaf |= PTE_U;
+        }
+        m.write_phys_u32(HostPhys(0xE000), make_pte(0xF000, PTE_V))
+            .unwrap();
+        for i in 0..16 {
+            m.write_phys_u32(HostPhys(0xF000 + 4 * i), make_pte(i << 12, leaf))
+                .unwrap();
+        }
+        m.set_csr(Csr::Ptbr, 0xE000);
+        mode |= status::PG;
+    }
     if c.timer {
         m.set_csr(Csr::IEnable, 1 << irq::TIMER);
         m.set_csr(Csr::Status, mode | status::IE);
@@ -285,6 +309,25 @@ fn check(c: &Case) {
     let mut e = bt();
     let exit_b = run_bt(&mut b, &mut e, LIMIT);
     assert_same(&outcome(&a, exit_a), &outcome(&b, exit_b));
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mut x = build(c);
+        let mut ex = common::bt_x86();
+        let exit_x = run_bt(&mut x, &mut ex, LIMIT);
+        assert_same(&outcome(&a, exit_a), &outcome(&x, exit_x));
+        // Translator counters are the same whichever backend runs the code.
+        let (pc, xc) = (e.counters(), ex.counters());
+        assert_eq!(
+            (pc.indirect_lookups, pc.callouts, pc.adaptive_retranslations),
+            (xc.indirect_lookups, xc.callouts, xc.adaptive_retranslations),
+            "translator counters"
+        );
+        let mut y = build(c);
+        let mut ey = common::bt_x86_plain();
+        let exit_y = run_bt(&mut y, &mut ey, LIMIT);
+        assert_same(&outcome(&a, exit_a), &outcome(&y, exit_y));
+        assert_eq!(ey.counters().indirect_lookups, pc.indirect_lookups);
+    }
 }
 
 proptest! {
@@ -306,12 +349,18 @@ fn generator_covers_the_events() {
     let rng = TestRng::deterministic_rng(Config::default().rng_algorithm);
     let mut runner = TestRunner::new_with_rng(Config::default(), rng);
     let mut totals = [0u64; 9];
+    let mut paged_tlb_hits = 0;
+    #[allow(unused_mut, unused_variables)]
+    let mut x86 = [0u64; 3];
     for _ in 0..64 {
         let c = case().new_tree(&mut runner).unwrap().current();
         let mut m = build(&c);
         let mut e = bt();
         run_bt(&mut m, &mut e, LIMIT);
         let (mc, bc) = (m.counters(), e.counters());
+        if c.paged {
+            paged_tlb_hits += mc.tlb_hits;
+        }
         let bs = e.backend_stats();
         for (t, v) in totals.iter_mut().zip([
             mc.interrupts_of(irq::TIMER),
@@ -326,10 +375,27 @@ fn generator_covers_the_events() {
         ]) {
             *t += v;
         }
+        #[cfg(target_arch = "x86_64")]
+        {
+            let mut m = build(&c);
+            let mut e = common::bt_x86();
+            run_bt(&mut m, &mut e, LIMIT);
+            let s = e.backend_stats();
+            x86[0] += s.chained_transfers;
+            x86[1] += s.indirect_lookups;
+            x86[2] += e.backend().native_blocks();
+        }
         check(&c);
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        eprintln!("x86-64: chained, inline-cached indirect, native blocks: {x86:?}");
+        assert!(x86.iter().all(|&t| t > 0), "{x86:?}");
     }
     eprintln!(
         "interrupts, traps, invalidations, adaptive, callouts, inline, chained, indirect, user blocks: {totals:?}"
     );
     assert!(totals.iter().all(|&t| t > 0), "{totals:?}");
+    eprintln!("TLB hits in paged cases: {paged_tlb_hits}");
+    assert!(paged_tlb_hits > 0);
 }

@@ -7,12 +7,29 @@
 
 use vmlab_isa::{Instr, encode};
 use vmlab_machine::{CpuState, Exit, HostPhys, Machine};
-use vmlab_translate::{BtEngine, CalloutKind, NativeCpu, PortableBackend};
+use vmlab_translate::{Backend, BtEngine, CalloutKind, NativeCpu, PortableBackend};
 
 pub type Bt = BtEngine<PortableBackend, NativeCpu>;
 
 pub fn bt() -> Bt {
     BtEngine::new(PortableBackend::new(), NativeCpu)
+}
+
+/// The bt engine over the x86-64 backend (resolving indirect jumps
+/// itself, the most complex configuration).
+#[cfg(target_arch = "x86_64")]
+pub fn bt_x86() -> BtEngine<vmlab_translate::X86Backend, NativeCpu> {
+    BtEngine::new(
+        vmlab_translate::X86Backend::with_indirect_caches(),
+        NativeCpu,
+    )
+}
+
+/// The bt engine over the x86-64 backend as the monitor would use it
+/// (every indirect jump returned to the engine).
+#[cfg(target_arch = "x86_64")]
+pub fn bt_x86_plain() -> BtEngine<vmlab_translate::X86Backend, NativeCpu> {
+    BtEngine::new(vmlab_translate::X86Backend::new(), NativeCpu)
 }
 
 /// Budget units spent: retired (and emulated) instructions plus trap
@@ -48,7 +65,7 @@ pub fn run_interp(m: &mut Machine, limit: u64) -> Exit {
 }
 
 /// Runs the bt engine until the guest stops or `limit` units are spent.
-pub fn run_bt(m: &mut Machine, e: &mut Bt, limit: u64) -> Exit {
+pub fn run_bt<B: Backend>(m: &mut Machine, e: &mut BtEngine<B, NativeCpu>, limit: u64) -> Exit {
     loop {
         let left = limit.saturating_sub(spent(m));
         if left == 0 {

@@ -1,0 +1,213 @@
+//! The x86-64 backend on small programs, its listing, and W^X.
+#![cfg(target_arch = "x86_64")]
+
+use vmlab_isa::Reg;
+use vmlab_machine::{Engine, Exit, Machine, MachineConfig};
+use vmlab_translate::{Backend, BtEngine, CalloutKind, JitEngine, NativeCpu, X86Backend};
+
+fn machine(src: &str) -> Machine {
+    let image = vmlab_asm::assemble_str(src).unwrap();
+    Machine::bare_metal(&image, MachineConfig::default()).unwrap()
+}
+
+const LOOP: &str = "_start: li a0, 0\n li a1, 100\nloop: addi a0, a0, 3\n addi a1, a1, -1\n bne a1, zero, loop\n halt\n";
+
+#[test]
+fn runs_a_loop_natively_and_chains() {
+    let mut m = machine(LOOP);
+    let mut bt = BtEngine::new(X86Backend::new(), NativeCpu);
+    let exit = bt.run(&mut m, 100_000);
+    assert_eq!(
+        exit,
+        Exit::Callout {
+            id: CalloutKind::Halt as u32
+        }
+    );
+    assert_eq!(m.reg(Reg::A0), 300);
+    assert_eq!(m.instret(), 2 + 300);
+    assert!(
+        bt.backend_stats().chained_transfers > 50,
+        "{:?}",
+        bt.backend_stats()
+    );
+}
+
+#[test]
+fn jit_engine_matches_the_interpreter_on_a_loop() {
+    let mut a = machine(LOOP);
+    let ea = a.run(100_000);
+    let mut b = machine(LOOP);
+    let mut jit = JitEngine::new();
+    let eb = jit.run(&mut b, 100_000);
+    assert_eq!(ea, eb);
+    assert_eq!(a.cpu_state(), b.cpu_state());
+}
+
+#[test]
+fn listing_shows_host_code_beside_guest_code() {
+    let mut m = machine(LOOP);
+    let mut bt = BtEngine::new(X86Backend::new(), NativeCpu);
+    bt.run(&mut m, 100_000);
+    let all: Vec<String> = (0..4).flat_map(|i| bt.backend().listing(i)).collect();
+    let text = all.join("\n");
+    assert!(text.contains("chain point"), "{text}");
+    assert!(text.contains(";; 0x"), "{text}");
+    // Loads and stores show their callbacks into Rust.
+    let mut m = machine(
+        "_start: la t0, x\n lw t1, 0(t0)\n sw t1, 4(t0)\n j end\nend: halt\nx: .word 7, 0\n",
+    );
+    let mut bt = BtEngine::new(X86Backend::new(), NativeCpu);
+    bt.run(&mut m, 1_000);
+    let text = bt.backend().listing(0).join("\n");
+    assert!(text.contains("<- callout: store"), "{text}");
+    assert!(text.contains("<- callout: load"), "{text}");
+    assert!(text.contains("lw t1, 0(t0)"), "{text}");
+}
+
+/// The mappings of /proc/self/maps: (start, end, permissions).
+fn maps() -> Vec<(u64, u64, String)> {
+    let text = std::fs::read_to_string("/proc/self/maps").unwrap();
+    text.lines()
+        .map(|l| {
+            let mut it = l.split_whitespace();
+            let range = it.next().unwrap();
+            let perms = it.next().unwrap().to_string();
+            let (a, b) = range.split_once('-').unwrap();
+            (
+                u64::from_str_radix(a, 16).unwrap(),
+                u64::from_str_radix(b, 16).unwrap(),
+                perms,
+            )
+        })
+        .collect()
+}
+
+/// Every mapping holding generated code is read+execute, not writable, and
+/// no mapping of the process is writable and executable at once.
+fn assert_w_xor_x(b: &X86Backend) {
+    let maps = maps();
+    for (s, e, p) in &maps {
+        assert!(
+            !(p.contains('w') && p.contains('x')),
+            "{s:#x}-{e:#x} is {p}"
+        );
+    }
+    let ranges = b.code_ranges();
+    assert!(ranges.len() > 1);
+    for (lo, hi) in ranges {
+        let m = maps
+            .iter()
+            .find(|(s, e, _)| *s <= lo && hi <= *e)
+            .unwrap_or_else(|| panic!("no mapping holds {lo:#x}"));
+        assert!(m.2.starts_with("r-x"), "code at {lo:#x} is mapped {}", m.2);
+    }
+}
+
+#[test]
+fn generated_code_is_never_writable_and_executable() {
+    let mut m = machine(LOOP);
+    let mut bt = BtEngine::new(X86Backend::new(), NativeCpu);
+    // After compiling the first blocks (the run stops before the loop's
+    // second iteration, before any chain is patched).
+    bt.run(&mut m, 5);
+    assert_w_xor_x(bt.backend());
+    assert_eq!(bt.backend_stats().chain_patches, 0);
+    // After chain patches (links live in ordinary data memory).
+    bt.run(&mut m, 100_000);
+    assert!(bt.backend_stats().chain_patches > 0);
+    assert_w_xor_x(bt.backend());
+}
+
+/// Self-modifying code: a store rewrites an instruction of the running
+/// loop; the jit sees the new instruction exactly when the interpreter does.
+#[test]
+fn self_modifying_code_matches_the_interpreter() {
+    let src = "_start: li a0, 0\n li a1, 4\n la t0, patch\n lw t1, 0(t0)\n la t2, target\nloop: \
+               addi a1, a1, -1\ntarget: addi a0, a0, 1\n sw t1, 0(t2)\n bne a1, zero, loop\n halt\n\
+               patch: addi a0, a0, 100\n";
+    let mut a = machine(src);
+    let ea = a.run(10_000);
+    let mut b = machine(src);
+    let mut jit = JitEngine::new();
+    let eb = jit.run(&mut b, 10_000);
+    assert_eq!(ea, eb);
+    assert_eq!(a.cpu_state(), b.cpu_state());
+    assert_eq!(a.reg(Reg::A0), 1 + 3 * 100);
+}
+
+/// A run's budget ends exactly where the interpreter's does, whatever the
+/// budget (the block-head check leaves partial blocks to the portable
+/// backend).
+#[test]
+fn budgets_end_at_the_same_instruction() {
+    for budget in 1..40 {
+        let mut a = machine(LOOP);
+        let ea = a.run(budget);
+        let mut b = machine(LOOP);
+        let mut jit = JitEngine::new();
+        let eb = jit.run(&mut b, budget);
+        assert_eq!(ea, eb, "budget {budget}");
+        assert_eq!(a.cpu_state(), b.cpu_state(), "budget {budget}");
+    }
+}
+
+/// Prints the listing of the loop block (`cargo test -p vmlab-translate
+/// --test x86_backend print_listing -- --ignored --nocapture`; the excerpt
+/// in docs/translation.md comes from here).
+#[test]
+#[ignore]
+fn print_listing() {
+    let mut m = machine(LOOP);
+    let mut bt = BtEngine::new(X86Backend::new(), NativeCpu);
+    bt.run(&mut m, 100_000);
+    for i in 0..3 {
+        for l in bt.backend().listing(i) {
+            println!("{l}");
+        }
+    }
+}
+
+/// The bare-metal compute kernels (the speed report's) give the same
+/// console output, state and guest-visible counters under the jit as under
+/// the interpreter.
+#[test]
+fn bare_kernels_match_the_interpreter() {
+    use vmlab_machine::devices::Console;
+    for k in vmlab_guest::bare::kernels() {
+        let image = k.image_with(k.default_n, 1);
+        let mut a = Machine::bare_metal(&image, MachineConfig::default()).unwrap();
+        let ea = a.run(1 << 40);
+        let mut b = Machine::bare_metal(&image, MachineConfig::default()).unwrap();
+        let mut jit = JitEngine::new();
+        let eb = jit.run(&mut b, 1 << 40);
+        assert_eq!(ea, Exit::Shutdown { code: 0 }, "{}", k.name);
+        assert_eq!(ea, eb, "{}", k.name);
+        assert_eq!(a.cpu_state(), b.cpu_state(), "{}", k.name);
+        let out = |m: &Machine| m.bus().get::<Console>().unwrap().output().to_vec();
+        assert_eq!(out(&a), out(&b), "{}", k.name);
+        assert_eq!(
+            String::from_utf8_lossy(&out(&b)),
+            k.expected_output(k.default_n, 1),
+            "{}",
+            k.name
+        );
+        let (ca, cb) = (a.counters(), b.counters());
+        assert_eq!(ca.retired, cb.retired, "{}", k.name);
+        assert_eq!(ca.traps, cb.traps, "{}", k.name);
+        assert_eq!(ca.interrupts, cb.interrupts, "{}", k.name);
+        assert_eq!((ca.tlb_hits, ca.tlb_misses), (cb.tlb_hits, cb.tlb_misses));
+        assert_eq!(ca.port_accesses, cb.port_accesses, "{}", k.name);
+        assert!(jit.bt().backend().native_blocks() > 0);
+    }
+}
+
+/// On x86-64 `--engine jit` is the x86-64 backend, with no fallback notice.
+#[test]
+fn jit_engine_uses_the_x86_backend_here() {
+    let mut notes = Vec::new();
+    let e = vmlab_translate::jit_engine(&mut |s| notes.push(s.to_string()));
+    assert!(notes.is_empty(), "{notes:?}");
+    const { assert!(vmlab_translate::JIT_AVAILABLE) };
+    assert_eq!(e.backend_name(), "x86-64");
+    assert_eq!(vmlab_translate::jit_engine_for_bare_machine().name(), "jit");
+}
