@@ -73,7 +73,7 @@ fn main() -> Result<(), MonitorError> {
     );
     let expected = vmlab_guest::workload("syscall").map(|w| w.expected_output(iters));
     assert_eq!(
-        Some(report.console.clone()),
+        Some(report.console),
         expected,
         "the guest computed something else"
     );
