@@ -73,6 +73,7 @@ impl CellKey {
         config.hosted = self.hosted;
         config.cost = opts.cost.clone();
         config.profile = opts.profile;
+        config.engine = opts.engine.monitor();
         Ok(config)
     }
 }

@@ -39,10 +39,26 @@ pub enum Engine {
     /// The interpreter.
     #[default]
     Interp,
-    /// The x86-64 translator backend (issue 8). Until it lands the harness
-    /// accepts the flag, says so, and runs the interpreter: modeled cycles
-    /// do not depend on the engine.
+    /// The x86-64 translator backend for all guest code of every mode (bt's
+    /// translated kernel code included); on hosts other than x86_64 the
+    /// portable backend, with a note. Modeled cycles and guest-visible
+    /// counters do not depend on the engine; host times do.
     Jit,
+}
+
+impl Engine {
+    /// The engine's name (`interp`, `jit`).
+    pub const fn name(self) -> &'static str {
+        self.monitor().name()
+    }
+
+    /// The monitor's engine ([`vmlab_monitor::VmConfig::engine`]).
+    pub const fn monitor(self) -> vmlab_monitor::Engine {
+        match self {
+            Engine::Interp => vmlab_monitor::Engine::Interp,
+            Engine::Jit => vmlab_monitor::Engine::Jit,
+        }
+    }
 }
 
 impl FromStr for Engine {

@@ -45,9 +45,9 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
     let start = Instant::now();
     let plan = plan(opts)?;
     let mut notes = Vec::new();
-    if opts.engine == Engine::Jit {
+    if opts.engine == Engine::Jit && !vmlab_translate::JIT_AVAILABLE {
         notes.push(
-            "jit not yet available (issue 8); using interp (modeled cycles do not depend on the engine)"
+            "--engine jit: no x86-64 host, using the portable backend (modeled cycles do not depend on the engine)"
                 .to_owned(),
         );
     }
@@ -87,7 +87,7 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
     Ok(BenchReport {
         cost: opts.cost.name.clone(),
         profile: opts.profile.name(),
-        engine: "interp",
+        engine: opts.engine.name(),
         quick: opts.quick,
         rows: shown,
         nanobench,

@@ -5,13 +5,17 @@
 //! machine; its console output must equal the Rust reference's, or the row is
 //! an error (a fast wrong answer is not a result). Host times are the best of
 //! `repeat` runs, which filters out scheduling noise on a shared machine.
+//! Every kernel has two rows: `interp` (the machine's interpreter) and `jit`
+//! (vmlab-translate's [`JitEngine`]: the x86-64 backend, or the portable
+//! one on other hosts), whose row also gives the translation cost.
 
 use std::time::Instant;
 
 use serde::Serialize;
 use vmlab_guest::bare::{self, BareKernel};
 use vmlab_machine::devices::Console;
-use vmlab_machine::{Exit, Machine, MachineConfig};
+use vmlab_machine::{Engine, Exit, Machine, MachineConfig};
+use vmlab_translate::JitEngine;
 
 /// What to measure.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,6 +26,8 @@ pub struct SpeedOptions {
     pub quick: bool,
     /// Runs per measurement; the fastest counts.
     pub repeat: u32,
+    /// Engines to measure (`interp`, `jit`); empty means both.
+    pub engines: Vec<String>,
 }
 
 impl Default for SpeedOptions {
@@ -30,6 +36,7 @@ impl Default for SpeedOptions {
             kernels: Vec::new(),
             quick: false,
             repeat: 3,
+            engines: Vec::new(),
         }
     }
 }
@@ -39,7 +46,8 @@ impl Default for SpeedOptions {
 pub struct SpeedRow {
     /// Kernel name.
     pub kernel: String,
-    /// Execution engine (`interp`: the interpreter).
+    /// Execution engine (`interp`: the interpreter; `jit`: the translator's
+    /// x86-64 backend).
     pub engine: String,
     /// Problem size.
     pub n: u32,
@@ -57,6 +65,10 @@ pub struct SpeedRow {
     pub ns_per_insn: f64,
     /// `guest_ns / native_ns`: how many times slower than native Rust.
     pub slowdown: f64,
+    /// `jit` rows only: host nanoseconds the backend spent compiling, per
+    /// guest instruction translated (in the fastest run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub translate_ns_per_insn: Option<f64>,
 }
 
 /// Why the report could not be made.
@@ -118,10 +130,72 @@ pub fn run(opts: &SpeedOptions) -> Result<Vec<SpeedRow>, SpeedError> {
             })
             .collect::<Result<_, _>>()?
     };
-    selected.into_iter().map(|k| measure(k, opts)).collect()
+    let mut rows = Vec::new();
+    for k in selected {
+        rows.extend(measure(k, opts)?);
+    }
+    Ok(rows)
 }
 
-fn measure(k: &BareKernel, opts: &SpeedOptions) -> Result<SpeedRow, SpeedError> {
+/// The engines of the report, in row order.
+const ENGINES: [&str; 2] = ["interp", "jit"];
+
+/// One timed run of the fresh machine `m` on `engine`: (host ns, retired
+/// instructions, compile ns per translated instruction for the jit).
+fn run_once(
+    k: &BareKernel,
+    mut m: Machine,
+    expected: &str,
+    engine: &str,
+) -> Result<(u64, u64, Option<f64>), SpeedError> {
+    let mut jit = (engine == "jit").then(JitEngine::new);
+    let start = Instant::now();
+    let exit = match jit.as_mut() {
+        Some(j) => j.run(&mut m, BUDGET),
+        None => m.run(BUDGET),
+    };
+    let ns = start.elapsed().as_nanos() as u64;
+    let console = m
+        .bus()
+        .get::<Console>()
+        .map(|c| c.output().to_vec())
+        .unwrap_or_default();
+    let console = String::from_utf8_lossy(&console).into_owned();
+    if exit != (Exit::Shutdown { code: 0 }) {
+        return Err(SpeedError::BadExit {
+            kernel: k.name.into(),
+            exit,
+            console,
+        });
+    }
+    if console != expected {
+        return Err(SpeedError::WrongResult {
+            kernel: k.name.into(),
+            got: console,
+            expected: expected.to_owned(),
+        });
+    }
+    let translate = jit.map(|j| {
+        let insns = j.bt().counters().instrs_translated.max(1) as f64;
+        compile_ns(&j) as f64 / insns
+    });
+    Ok((ns, m.instret(), translate))
+}
+
+/// Host nanoseconds the jit's backend spent compiling.
+#[cfg(target_arch = "x86_64")]
+fn compile_ns(j: &JitEngine) -> u64 {
+    j.bt().backend().compile_ns()
+}
+
+/// Host nanoseconds the jit's backend spent compiling (not measured by the
+/// portable stand-in).
+#[cfg(not(target_arch = "x86_64"))]
+fn compile_ns(_: &JitEngine) -> u64 {
+    0
+}
+
+fn measure(k: &BareKernel, opts: &SpeedOptions) -> Result<Vec<SpeedRow>, SpeedError> {
     let (n, reps) = if opts.quick {
         (k.default_n, 1)
     } else {
@@ -131,39 +205,25 @@ fn measure(k: &BareKernel, opts: &SpeedOptions) -> Result<SpeedRow, SpeedError> 
     let expected = k.expected_output(n, reps);
     let repeat = opts.repeat.max(1);
 
-    let mut guest_ns = u64::MAX;
-    let mut guest_instructions = 0;
-    for _ in 0..repeat {
-        let mut m = Machine::bare_metal(&image, MachineConfig::default()).map_err(|source| {
-            SpeedError::Machine {
-                kernel: k.name.into(),
-                source,
+    let mut guest = Vec::new();
+    for engine in ENGINES {
+        if !opts.engines.is_empty() && !opts.engines.iter().any(|e| e == engine) {
+            continue;
+        }
+        let mut best = (u64::MAX, 0, None);
+        for _ in 0..repeat {
+            let m = Machine::bare_metal(&image, MachineConfig::default()).map_err(|source| {
+                SpeedError::Machine {
+                    kernel: k.name.into(),
+                    source,
+                }
+            })?;
+            let run = run_once(k, m, &expected, engine)?;
+            if run.0 < best.0 {
+                best = run;
             }
-        })?;
-        let start = Instant::now();
-        let exit = m.run(BUDGET);
-        guest_ns = guest_ns.min(start.elapsed().as_nanos() as u64);
-        let console = m
-            .bus()
-            .get::<Console>()
-            .map(|c| c.output().to_vec())
-            .unwrap_or_default();
-        let console = String::from_utf8_lossy(&console).into_owned();
-        if exit != (Exit::Shutdown { code: 0 }) {
-            return Err(SpeedError::BadExit {
-                kernel: k.name.into(),
-                exit,
-                console,
-            });
         }
-        if console != expected {
-            return Err(SpeedError::WrongResult {
-                kernel: k.name.into(),
-                got: console,
-                expected,
-            });
-        }
-        guest_instructions = m.instret();
+        guest.push((engine, best));
     }
 
     let mut native_ns = u64::MAX;
@@ -180,20 +240,38 @@ fn measure(k: &BareKernel, opts: &SpeedOptions) -> Result<SpeedRow, SpeedError> 
             });
         }
     }
-    let guest_ns = guest_ns.max(1);
     let native_ns = native_ns.max(1);
-    Ok(SpeedRow {
-        kernel: k.name.into(),
-        engine: "interp".into(),
-        n,
-        reps,
-        guest_instructions,
-        guest_ns,
-        native_ns,
-        guest_mips: guest_instructions as f64 / guest_ns as f64 * 1_000.0,
-        ns_per_insn: guest_ns as f64 / guest_instructions.max(1) as f64,
-        slowdown: guest_ns as f64 / native_ns as f64,
-    })
+    Ok(guest
+        .into_iter()
+        .map(
+            |(engine, (guest_ns, guest_instructions, translate_ns_per_insn))| {
+                let guest_ns = guest_ns.max(1);
+                SpeedRow {
+                    kernel: k.name.into(),
+                    engine: engine.into(),
+                    n,
+                    reps,
+                    guest_instructions,
+                    guest_ns,
+                    native_ns,
+                    guest_mips: guest_instructions as f64 / guest_ns as f64 * 1_000.0,
+                    ns_per_insn: guest_ns as f64 / guest_instructions.max(1) as f64,
+                    slowdown: guest_ns as f64 / native_ns as f64,
+                    translate_ns_per_insn,
+                }
+            },
+        )
+        .collect())
+}
+
+/// Geometric mean of the slowdowns of the rows of `engine`.
+pub fn geomean_slowdown_of(rows: &[SpeedRow], engine: &str) -> f64 {
+    let rows: Vec<SpeedRow> = rows
+        .iter()
+        .filter(|r| r.engine == engine)
+        .cloned()
+        .collect();
+    geomean_slowdown(&rows)
 }
 
 /// Geometric mean of the slowdowns.
@@ -209,7 +287,7 @@ pub fn geomean_slowdown(rows: &[SpeedRow]) -> f64 {
 pub fn render_table(rows: &[SpeedRow]) -> String {
     let mut out = String::new();
     out.push_str(&format!(
-        "{:<8} {:<7} {:>8} {:>5} {:>14} {:>11} {:>11} {:>9} {:>8} {:>9}\n",
+        "{:<8} {:<7} {:>8} {:>5} {:>14} {:>11} {:>11} {:>9} {:>8} {:>9} {:>10}\n",
         "kernel",
         "engine",
         "n",
@@ -219,11 +297,12 @@ pub fn render_table(rows: &[SpeedRow]) -> String {
         "native ms",
         "MIPS",
         "ns/insn",
-        "slowdown"
+        "slowdown",
+        "xlate ns/i"
     ));
     for r in rows {
         out.push_str(&format!(
-            "{:<8} {:<7} {:>8} {:>5} {:>14} {:>11.3} {:>11.3} {:>9.1} {:>8.2} {:>8.1}x\n",
+            "{:<8} {:<7} {:>8} {:>5} {:>14} {:>11.3} {:>11.3} {:>9.1} {:>8.2} {:>8.1}x {:>10}\n",
             r.kernel,
             r.engine,
             r.n,
@@ -233,17 +312,24 @@ pub fn render_table(rows: &[SpeedRow]) -> String {
             r.native_ns as f64 / 1e6,
             r.guest_mips,
             r.ns_per_insn,
-            r.slowdown
+            r.slowdown,
+            r.translate_ns_per_insn
+                .map_or_else(|| "-".to_owned(), |t| format!("{t:.0}"))
         ));
     }
-    out.push_str(&format!(
-        "geometric-mean slowdown: {:.2}x\n",
-        geomean_slowdown(rows)
-    ));
+    for engine in ENGINES {
+        if rows.iter().any(|r| r.engine == engine) {
+            out.push_str(&format!(
+                "geometric-mean slowdown ({engine}): {:.2}x\n",
+                geomean_slowdown_of(rows, engine)
+            ));
+        }
+    }
     out.push_str(
         "\nguest insns: instructions the guest retired; guest ms / native ms: host time of the \
          emulated run and of the same\nalgorithm in Rust (best of the repeats); MIPS: guest \
-         instructions per host microsecond; slowdown: guest ms / native ms.\nReference points \
+         instructions per host microsecond; slowdown: guest ms / native ms;\nxlate ns/i (jit \
+         rows): host ns the backend spent compiling per guest instruction translated.\nReference points \
          (slowdown vs native): wasm3's interpreter 11.8x, QEMU TCG 4.4x, rv8's JIT 2.4x.\n",
     );
     out

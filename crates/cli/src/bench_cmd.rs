@@ -43,7 +43,8 @@ pub struct BenchArgs {
     /// cells diverge, on purpose, and are reported as diverged).
     #[arg(long, value_name = "PROFILE", default_value = "strict")]
     profile: String,
-    /// Engine: interp, or jit (until issue 8 lands: a note, then interp).
+    /// Engine: interp (the interpreter; bt on the portable backend) or jit
+    /// (the x86-64 translator for all guest code; same modeled cycles).
     #[arg(long, value_name = "ENGINE", default_value = "interp")]
     engine: String,
     /// Small iteration counts (each workload's default_iters): seconds, for CI.

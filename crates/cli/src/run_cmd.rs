@@ -35,6 +35,7 @@ use crate::trace::{self, Sources, TraceSet};
 ///   vmlab run io-disk --mode pv --trace hypercalls
 ///   vmlab run io-disk --mode hw --io pv --hosted
 ///   vmlab run nb-ptemod --mode bt --trace bt
+///   vmlab run sieve --mode hw --engine jit     # same cycles, faster host
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// A program file (`.vmi` or `.s`) or a workload name.
@@ -74,6 +75,12 @@ pub struct RunArgs {
     /// cannot hang the host).
     #[arg(long, default_value_t = 1_000_000_000, value_name = "N")]
     max_insns: u64,
+    /// What runs guest code: interp (the interpreter; bt's kernel code on
+    /// the portable backend) or jit (vmlab-translate's x86-64 backend for
+    /// all guest code of any mode). Modeled cycles and guest-visible
+    /// counters are the same; only host time differs.
+    #[arg(long, default_value = "interp", value_name = "ENGINE")]
+    engine: vmlab_monitor::Engine,
     /// Comma-separated trace categories: insns (each instruction, its source
     /// line and the registers it changed; bare-metal programs), traps (each
     /// trap and interrupt; bare-metal programs), exits (each exit or monitor
@@ -141,6 +148,12 @@ pub fn run(args: &RunArgs) -> Result<u8, String> {
             path.display()
         ));
     }
+    if args.trace.any() && args.engine == vmlab_monitor::Engine::Jit {
+        return Err(
+            "error: --trace insns and traps step the interpreter; drop --engine jit to trace"
+                .into(),
+        );
+    }
     if args.trace.exits {
         return Err("error: --trace exits applies to workloads under a monitor;                     for a bare-metal program use insns or traps"
             .into());
@@ -167,6 +180,9 @@ pub fn run(args: &RunArgs) -> Result<u8, String> {
             }
         }
         exit
+    } else if args.engine == vmlab_monitor::Engine::Jit {
+        let mut jit = vmlab_translate::jit_engine_for_bare_machine();
+        m.run_with(jit.as_mut(), args.max_insns)
     } else {
         m.run(args.max_insns)
     };
@@ -194,6 +210,7 @@ pub fn run(args: &RunArgs) -> Result<u8, String> {
         let out = serde_json::json!({
             "program": path.display().to_string(),
             "profile": args.profile.name(),
+            "engine": args.engine.name(),
             "console": String::from_utf8_lossy(&console),
             "log": String::from_utf8_lossy(&log),
             "exit": exit.reason(),
@@ -252,6 +269,7 @@ fn run_workload(args: &RunArgs) -> Result<u8, String> {
         profile: args.profile,
         max_insns: args.max_insns,
         trace: args.trace,
+        engine: args.engine,
     })?;
     let status = match (report.exit_status, report.exit_code) {
         ("shutdown", Some(code)) => code.min(255) as u8,
@@ -270,13 +288,14 @@ fn run_workload(args: &RunArgs) -> Result<u8, String> {
         eprintln!("--- kernel log ---\n{}", report.log.trim_end());
     }
     eprintln!(
-        "--- {} under {}/{}, io {}{} ({} cost model): {}{}",
+        "--- {} under {}/{}, io {}{} ({} cost model, engine {}): {}{}",
         report.workload,
         report.mode,
         report.mem,
         report.io,
         if report.hosted { ", hosted" } else { "" },
         report.cost,
+        report.engine,
         report.exit_status,
         report
             .exit_code

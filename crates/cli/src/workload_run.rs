@@ -36,6 +36,8 @@ pub struct WorkloadRun<'a> {
     pub max_insns: u64,
     /// Trace categories.
     pub trace: TraceSet,
+    /// What runs guest code.
+    pub engine: vmlab_monitor::Engine,
 }
 
 /// Runs the workload; returns the report (the caller prints it).
@@ -70,6 +72,10 @@ pub fn run(opts: &WorkloadRun<'_>) -> Result<RunReport, String> {
     config.workload = w.name.to_string();
     config.ram_bytes = ram;
     config.profile = opts.profile;
+    config.engine = opts.engine;
+    if opts.engine == vmlab_monitor::Engine::Jit && !vmlab_translate::JIT_AVAILABLE {
+        eprintln!("notice: --engine jit: no x86-64 host, using the portable backend");
+    }
     config.mem = opts.mem.unwrap_or(opts.mode.default_mem());
     config.cost = CostModel::from_spec(opts.cost).map_err(|e| format!("error: --cost: {e}"))?;
     config.validate().map_err(|e| format!("error: {e}"))?;

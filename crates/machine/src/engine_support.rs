@@ -131,6 +131,26 @@ impl Machine {
         self.mmu.flat.min(ram.saturating_sub(3))
     }
 
+    /// Guest RAM, mutably, for an engine's direct stores in the identity
+    /// window (below [`engine_flat_limit`](Machine::engine_flat_limit)): an
+    /// aligned store there to a frame whose
+    /// [`engine_store_watch`](Machine::engine_store_watch) byte is 0 is
+    /// exactly the interpreter's store fast path (no TLB, nothing counted,
+    /// no code to invalidate). Every other store goes through
+    /// [`engine_store`](Machine::engine_store).
+    #[inline]
+    pub fn engine_ram_mut(&mut self) -> &mut [u8] {
+        self.mmu.ram.as_bytes_mut()
+    }
+
+    /// One byte per host frame, indexed by `hpa >> 12`: non-zero when a
+    /// store to the frame needs the slow path (write-protected, or holding
+    /// cached code whose generation the store may have to bump).
+    #[inline]
+    pub fn engine_store_watch(&self) -> &[u8] {
+        self.mmu.frames.watch_bytes()
+    }
+
     /// The code generation of the frame holding `hpa` (bumped whenever code
     /// in it is invalidated by a guest store or a host write).
     #[inline]

@@ -48,6 +48,11 @@ impl Frames {
             .is_some_and(|w| *w != 0)
     }
 
+    /// The watch byte of every frame (non-zero: stores need the slow path).
+    pub(crate) fn watch_bytes(&self) -> &[u8] {
+        &self.watch
+    }
+
     /// True when the frame holding `hpa` is write-protected.
     pub(crate) fn is_protected(&self, hpa: u32) -> bool {
         self.watch

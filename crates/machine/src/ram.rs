@@ -91,6 +91,12 @@ impl Ram {
         &self.bytes
     }
 
+    /// The whole RAM, mutably, for an engine's direct store path (see
+    /// [`Machine::engine_ram_mut`](crate::Machine::engine_ram_mut)).
+    pub(crate) fn as_bytes_mut(&mut self) -> &mut [u8] {
+        &mut self.bytes
+    }
+
     /// Loads a little-endian value of `width` at `hpa`; `None` outside RAM.
     #[inline(always)]
     pub(crate) fn load(&self, hpa: u32, width: Width) -> Option<u32> {

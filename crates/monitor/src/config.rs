@@ -102,6 +102,49 @@ impl FromStr for Mode {
     }
 }
 
+/// What runs guest code (`--engine`). Modeled cycles and guest-visible
+/// counters do not depend on it: block formation, the TLB, the walkers and
+/// the cost model are shared code; only host speed differs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Engine {
+    /// The machine's interpreter (bt: the portable backend).
+    #[default]
+    Interp,
+    /// The x86-64 backend of vmlab-translate for all guest code of any mode
+    /// (bt's translated kernel code included); on hosts other than x86_64
+    /// the portable backend stands in ([`vmlab_translate::JIT_AVAILABLE`]).
+    Jit,
+}
+
+impl Engine {
+    /// Every engine.
+    pub const ALL: [Engine; 2] = [Engine::Interp, Engine::Jit];
+
+    /// The engine's name (`interp`, `jit`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Engine::Interp => "interp",
+            Engine::Jit => "jit",
+        }
+    }
+}
+
+impl fmt::Display for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Engine {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Engine, String> {
+        Engine::ALL
+            .into_iter()
+            .find(|e| e.name() == s)
+            .ok_or_else(|| format!("unknown engine `{s}`; known engines: interp, jit"))
+    }
+}
+
 /// Memory virtualization: whose tables the MMU walks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MemVirt {
@@ -226,6 +269,8 @@ pub struct VmConfig {
     pub io: crate::io::IoVirt,
     /// `--hosted`: device exits go to device models on their own thread.
     pub hosted: bool,
+    /// What runs guest code (`--engine`).
+    pub engine: Engine,
 }
 
 impl VmConfig {
@@ -243,6 +288,7 @@ impl VmConfig {
             monitor_frames: 64,
             io: crate::io::IoVirt::default_for(mode),
             hosted: false,
+            engine: Engine::Interp,
         }
     }
 

@@ -43,7 +43,7 @@ mod vcpu;
 mod vm;
 mod workload;
 
-pub use config::{BootImage, MemVirt, Mode, VmConfig};
+pub use config::{BootImage, Engine, MemVirt, Mode, VmConfig};
 pub use cost::{
     Breakdown, Calibration, Category, CostError, CostModel, Event, Location, PaperCycles, PaperRow,
     Preset,

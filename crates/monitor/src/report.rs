@@ -174,7 +174,7 @@ impl Vm {
             io: cfg.io.name(),
             hosted: cfg.hosted,
             stop_reason: st.stop_reason.clone(),
-            engine: "interp",
+            engine: cfg.engine.name(),
             cost: cfg.cost.name.clone(),
             console: String::from_utf8_lossy(self.console()).into_owned(),
             log: String::from_utf8_lossy(self.log()).into_owned(),

@@ -68,6 +68,9 @@ pub struct VmState {
     pub(crate) stop_reason: Option<String>,
     /// The bt engine (bt mode only).
     pub(crate) bt: Option<crate::modes::bt::BtState>,
+    /// `--engine jit` outside bt mode: the translator running all guest
+    /// code with the machine's own CSRs as its virtual CPU.
+    pub(crate) jit: Option<vmlab_translate::JitEngine>,
 }
 
 /// A virtual machine on a [`Host`].
@@ -165,6 +168,13 @@ impl Vm {
         let (cpu, controls) = initial_cpu(&config);
         let cycles = Breakdown::new(&config.cost);
         let bt = crate::modes::bt::BtState::for_config(&config);
+        let jit = (bt.is_none() && config.engine == crate::config::Engine::Jit).then(|| {
+            let mut j = vmlab_translate::JitEngine::new();
+            // In guest mode (hw, pv) the exit controls decide what a
+            // sensitive instruction does: no inline operations.
+            j.set_direct_execution(matches!(config.mode, Mode::Hw | Mode::Pv));
+            j
+        });
         let mut vm = Vm {
             state: VmState {
                 id,
@@ -184,6 +194,7 @@ impl Vm {
                 io: crate::io::IoState::default(),
                 stop_reason: None,
                 bt,
+                jit,
             },
             saved: Saved {
                 cpu,

@@ -12,7 +12,9 @@
 
 use vmlab_guest::boot::{BootSpec, layout};
 use vmlab_isa::abi;
-use vmlab_monitor::{BootImage, Host, HostConfig, IoVirt, Mode, Outcome, RunState, Vm, VmConfig};
+use vmlab_monitor::{
+    BootImage, Engine, Host, HostConfig, IoVirt, Mode, Outcome, RunState, Vm, VmConfig,
+};
 
 const RAM: u32 = 256 << 10;
 
@@ -562,8 +564,23 @@ fn every_attack_is_contained() {
     let mut failures = Vec::new();
     let table = attacks();
     assert!(table.len() >= 15);
+    // The translator's code is the one place that could touch host memory:
+    // every attack runs on both engines.
+    for engine in Engine::ALL {
+        attacks_on(engine, &table, &mut failures);
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn attacks_on(
+    engine: Engine,
+    table: &[(&'static str, String, Contained)],
+    failures: &mut Vec<String>,
+) {
     for (name, attack, want) in table {
-        let config = pv_config(&attack);
+        let (name, want) = (*name, *want);
+        let mut config = pv_config(attack);
+        config.engine = engine;
         let mut host = Vm::host_for(&config).unwrap();
         let mut vm = Vm::new(&mut host, config).unwrap();
         if name.contains("flood") {
@@ -591,13 +608,12 @@ fn every_attack_is_contained() {
         let untouched = outside(&host, vm.frames()) == before;
         if !ok || !untouched {
             failures.push(format!(
-                "{name}: wanted {want:?}, got {first:?} (reason {:?}, host memory untouched: {untouched})\n  log {:?}",
+                "{name} ({engine}): wanted {want:?}, got {first:?} (reason {:?}, host memory untouched: {untouched})\n  log {:?}",
                 vm.stop_reason(),
                 String::from_utf8_lossy(vm.log())
             ));
         }
     }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]
@@ -636,7 +652,10 @@ fn hw_with_pv_io_validates_ring_requests_too() {
     spec.disk_sectors = vmlab_monitor::DISK_SECTORS;
     spec.flags.pv_io = true;
     let boot = layout(&spec).unwrap();
-    for mode in [Mode::Hw, Mode::Trap] {
+    for (mode, engine) in [Mode::Hw, Mode::Trap]
+        .into_iter()
+        .flat_map(|m| Engine::ALL.map(|e| (m, e)))
+    {
         let mut c = VmConfig::new(
             BootImage {
                 chunks: boot.chunks.clone(),
@@ -647,16 +666,24 @@ fn hw_with_pv_io_validates_ring_requests_too() {
         );
         c.ram_bytes = RAM;
         c.io = IoVirt::Pv;
+        c.engine = engine;
         let r = vmlab_monitor::run(c, 100_000).unwrap();
         let want = ((abi::E_NOSYS as u32) << 8) | (abi::E_FAULT as u32 & 0xFF);
-        assert_eq!(r.exit_code, Some(want), "{mode}: {r:#?}");
-        assert_eq!(r.counters.pv.validation_rejections, 2, "{mode}");
+        assert_eq!(r.exit_code, Some(want), "{mode} {engine}: {r:#?}");
+        assert_eq!(r.counters.pv.validation_rejections, 2, "{mode} {engine}");
     }
 }
 
 #[test]
 fn two_vms_one_attacking_the_others_memory_leaves_its_output_intact() {
-    let victim_cfg = VmConfig::for_workload("sieve", 3, Mode::Pv).unwrap();
+    for engine in Engine::ALL {
+        two_vms_on(engine);
+    }
+}
+
+fn two_vms_on(engine: Engine) {
+    let mut victim_cfg = VmConfig::for_workload("sieve", 3, Mode::Pv).unwrap();
+    victim_cfg.engine = engine;
     let want = vmlab_guest::workload("sieve").unwrap().expected_output(3);
     let mut host = Host::new(&HostConfig {
         ram_bytes: 8 << 20,
@@ -695,7 +722,9 @@ fn two_vms_one_attacking_the_others_memory_leaves_its_output_intact() {
         or      a0, a0, s3",
         beyond = RAM + 0x1000
     );
-    let mut attacker = Vm::new(&mut host, pv_config(&attack)).unwrap();
+    let mut attacker_cfg = pv_config(&attack);
+    attacker_cfg.engine = engine;
+    let mut attacker = Vm::new(&mut host, attacker_cfg).unwrap();
     let mut victim_state = RunState::Running;
     let mut attacker_state = RunState::Running;
     for _ in 0..1000 {
@@ -710,11 +739,13 @@ fn two_vms_one_attacking_the_others_memory_leaves_its_output_intact() {
     let want_code = (pack(abi::E_FAULT) << 16) | (pack(abi::E_PERM) << 8) | pack(abi::E_PERM);
     assert_eq!(
         attacker_state,
-        RunState::Finished(Outcome::Shutdown { code: want_code })
+        RunState::Finished(Outcome::Shutdown { code: want_code }),
+        "{engine}"
     );
     assert_eq!(
         victim_state,
-        RunState::Finished(Outcome::Shutdown { code: 0 })
+        RunState::Finished(Outcome::Shutdown { code: 0 }),
+        "{engine}"
     );
     assert_eq!(String::from_utf8_lossy(victim.console()), want);
 }

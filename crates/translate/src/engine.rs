@@ -15,7 +15,7 @@ use crate::backend::{Backend, BackendStats, BlockExit, BlockId};
 use crate::cache::{DEFAULT_CAPACITY, Key, Lookup, TranslationCache};
 use crate::counters::Counters;
 use crate::ir::{Callout, Privilege, Translation};
-use crate::translate::{Source, translate};
+use crate::translate::{Source, translate, translate_direct};
 use crate::vcpu::VirtualCpu;
 
 /// Something the engine did that a `--trace bt` wants to show.
@@ -42,6 +42,8 @@ pub struct BtEngine<B: Backend, V: VirtualCpu> {
     counters: Counters,
     last_callout: Option<Callout>,
     trace: Option<Vec<TraceEvent>>,
+    /// Translate every block for direct execution ([`translate_direct`]).
+    direct: bool,
 }
 
 impl<B: Backend, V: VirtualCpu> BtEngine<B, V> {
@@ -59,6 +61,18 @@ impl<B: Backend, V: VirtualCpu> BtEngine<B, V> {
             counters: Counters::default(),
             last_callout: None,
             trace: None,
+            direct: false,
+        }
+    }
+
+    /// Translates every block, kernel code included, for direct execution
+    /// ([`translate_direct`]: no inline operation or callout, system
+    /// instructions run as the hardware runs them) when `on`. Drops the
+    /// cache when the setting changes.
+    pub fn set_direct_execution(&mut self, on: bool) {
+        if self.direct != on {
+            self.direct = on;
+            self.flush();
         }
     }
 
@@ -111,6 +125,36 @@ impl<B: Backend, V: VirtualCpu> BtEngine<B, V> {
     pub fn flush(&mut self) {
         self.cache.flush();
         self.backend.flush();
+    }
+
+    /// Runs like [`Engine::run`], but a callout does not end the run:
+    /// `resolve` performs it (as the hardware would run the instruction)
+    /// and the run goes on in the same world switch, within the same
+    /// budget, unless `resolve` returns an exit. One `begin_run`/`end_run`
+    /// bracket, as the interpreter's run has: exit and world-switch
+    /// counters stay the interpreter's.
+    pub fn run_resolving(
+        &mut self,
+        m: &mut Machine,
+        budget: u64,
+        mut resolve: impl FnMut(&mut Machine, &Callout) -> Option<Exit>,
+    ) -> Exit {
+        m.begin_run(budget);
+        self.last_callout = None;
+        let exit = loop {
+            match self.dispatch(m) {
+                Exit::Callout { .. } => {
+                    let Some(c) = self.last_callout else {
+                        break Exit::BudgetExhausted;
+                    };
+                    if let Some(exit) = resolve(m, &c) {
+                        break exit;
+                    }
+                }
+                other => break other,
+            }
+        };
+        m.end_run(exit)
     }
 
     /// The dispatcher: event checks, fetch, lookup (translating on a miss),
@@ -191,16 +235,17 @@ impl<B: Backend, V: VirtualCpu> BtEngine<B, V> {
         }
         self.counters.cache_misses += 1;
         let cache = &self.cache;
-        let t = translate(
-            Source {
-                va: pc,
-                hpa: hpa.0,
-                generation,
-                code: m.engine_code(hpa),
-            },
-            privilege,
-            &|h| cache.is_adaptive(h),
-        );
+        let src = Source {
+            va: pc,
+            hpa: hpa.0,
+            generation,
+            code: m.engine_code(hpa),
+        };
+        let t = if self.direct {
+            translate_direct(src, privilege)
+        } else {
+            translate(src, privilege, &|h| cache.is_adaptive(h))
+        };
         if !self.cache.fits(t.len()) {
             self.flush();
             self.counters.flushes += 1;

@@ -60,6 +60,14 @@ impl JitEngine {
         &mut self.bt
     }
 
+    /// Translates all code, kernel code included, for direct execution
+    /// ([`BtEngine::set_direct_execution`]): what a machine in guest mode
+    /// needs, where the exit controls (not the inline operations on
+    /// [`NativeCpu`]) decide what a sensitive instruction does.
+    pub fn set_direct_execution(&mut self, on: bool) {
+        self.bt.set_direct_execution(on);
+    }
+
     /// The backend's name.
     pub fn backend_name(&self) -> &'static str {
         self.bt.backend().name()
@@ -79,35 +87,12 @@ impl Engine for JitEngine {
 
     fn run(&mut self, m: &mut Machine, budget: u64) -> Exit {
         // Callouts are instructions the hardware runs: run them, then go on
-        // within what is left of the budget.
-        let start = spent(m);
-        loop {
-            let used = spent(m) - start;
-            let left = budget.saturating_sub(used);
-            if left == 0 {
-                return Exit::BudgetExhausted;
-            }
-            match self.bt.run(m, left) {
-                Exit::Callout { .. } => {
-                    let Some(c) = self.bt.last_callout().copied() else {
-                        return Exit::BudgetExhausted;
-                    };
-                    let word = encode(&c.instr).unwrap_or(0);
-                    if let Some(exit) = m.engine_system(word) {
-                        return exit;
-                    }
-                }
-                other => return other,
-            }
-        }
+        // in the same run (one world switch, one exit counted).
+        self.bt.run_resolving(m, budget, |m, c| {
+            let word = encode(&c.instr).unwrap_or(0);
+            m.engine_system(word)
+        })
     }
-}
-
-/// Budget units spent so far: retired instructions plus trap and interrupt
-/// entries (each consumes one unit of a run's budget).
-fn spent(m: &Machine) -> u64 {
-    let c = m.counters();
-    m.instret() + c.traps.iter().sum::<u64>() + c.interrupts.iter().sum::<u64>()
 }
 
 /// The `jit` engine for a bare machine; `notice` receives a line when the

@@ -63,7 +63,7 @@ pub use ir::{
 };
 pub use jit::{JIT_AVAILABLE, JitEngine, jit_engine, jit_engine_for_bare_machine};
 pub use portable::{POp, PortableBackend};
-pub use translate::{Source, translate};
+pub use translate::{Source, translate, translate_direct};
 pub use vcpu::{NativeCpu, VirtualCpu};
 #[cfg(target_arch = "x86_64")]
 pub use x86::{X86Backend, listing as x86_listing};

@@ -45,15 +45,35 @@ pub fn translate(
     privilege: Privilege,
     adaptive: &dyn Fn(u32) -> bool,
 ) -> Translation {
+    translate_ops(src, privilege, privilege == Privilege::User, adaptive)
+}
+
+/// Translates the block at `src` for direct execution whatever the
+/// privilege (every instruction as the hardware runs it: system
+/// instructions native, no inline operation or callout), tagged with
+/// `privilege` for the cache and the backends' validity checks. What an
+/// engine that owns no virtual CPU wants in guest mode, where the
+/// hardware's exit controls decide what a sensitive instruction does.
+pub fn translate_direct(src: Source<'_>, privilege: Privilege) -> Translation {
+    translate_ops(src, privilege, true, &|_| false)
+}
+
+fn translate_ops(
+    src: Source<'_>,
+    privilege: Privilege,
+    direct_ops: bool,
+    adaptive: &dyn Fn(u32) -> bool,
+) -> Translation {
     let mut ops = Vec::new();
     let words = src.code.chunks_exact(4);
     for (i, (instr, w)) in form_block(src.code).zip(words).enumerate() {
         let off = 4 * i as u32;
         let pc = src.va.wrapping_add(off);
         let word = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
-        let op = match privilege {
-            Privilege::User => direct(instr),
-            Privilege::Supervisor => kernel(instr, adaptive(src.hpa.wrapping_add(off))),
+        let op = if direct_ops {
+            direct(instr)
+        } else {
+            kernel(instr, adaptive(src.hpa.wrapping_add(off)))
         };
         ops.push(TOp { pc, word, op });
     }

@@ -43,6 +43,60 @@ fn jit_engine_matches_the_interpreter_on_a_loop() {
     assert_eq!(a.cpu_state(), b.cpu_state());
 }
 
+/// A program whose kernel code has callouts (`csrw tvec` is inline,
+/// `csrw status` and `out` call out) and an interrupt-free run to `halt`.
+const CALLOUTS: &str = "_start: li a0, 0\n csrw tvec, a0\n csrr a1, status\n csrw status, a1\n li t0, 0x100\n li a0, 65\n outb a0, 0(t0)\n addi a2, a2, 1\n halt\n";
+
+#[test]
+fn jit_engine_counts_exits_as_the_interpreter_does_in_either_translation() {
+    // Callouts are resolved inside one run: no extra exit, no extra world
+    // switch; direct execution (what guest mode needs) gives the same.
+    let mut a = machine(CALLOUTS);
+    let ea = a.run(10_000);
+    for direct in [false, true] {
+        let mut b = machine(CALLOUTS);
+        let mut jit = JitEngine::new();
+        jit.set_direct_execution(direct);
+        let eb = jit.run(&mut b, 10_000);
+        assert_eq!(ea, eb, "direct {direct}");
+        assert_eq!(a.cpu_state(), b.cpu_state(), "direct {direct}");
+        assert_eq!(a.counters().exits, b.counters().exits, "direct {direct}");
+        assert_eq!(a.counters().emulated, b.counters().emulated);
+        let callouts = jit.bt().counters().callouts_total();
+        assert_eq!(callouts == 0, direct, "{callouts} callouts");
+    }
+}
+
+#[test]
+fn direct_stores_still_stop_at_protected_pages_and_code() {
+    // Paging off: stores in the identity window write RAM directly unless
+    // the frame is write-protected or holds cached code.
+    let src = "_start: la t0, x\n li t1, 7\n sw t1, 0(t0)\n sw t1, 4(t0)\n la t0, patch\n li t1, 0\n sw t1, 0(t0)\npatch: addi a0, a0, 1\n halt\n.org 0x3000\nx: .word 0, 0\n";
+    for protect in [false, true] {
+        let mut a = machine(src);
+        let mut b = machine(src);
+        for m in [&mut a, &mut b] {
+            m.protect_page(vmlab_machine::HostPhys::from_page(3), protect);
+        }
+        let ea = a.run(10_000);
+        let eb = JitEngine::new().run(&mut b, 10_000);
+        assert_eq!(ea, eb, "protect {protect}");
+        assert_eq!(
+            matches!(eb, Exit::ProtectedWrite { .. }),
+            protect,
+            "protect {protect}: {eb:?}"
+        );
+        assert_eq!(a.cpu_state(), b.cpu_state(), "protect {protect}");
+        assert_eq!(a.counters(), b.counters(), "protect {protect}");
+        let (mut x, mut y) = ([0u8; 8], [0u8; 8]);
+        a.read_phys(vmlab_machine::HostPhys(0x3000), &mut x)
+            .unwrap();
+        b.read_phys(vmlab_machine::HostPhys(0x3000), &mut y)
+            .unwrap();
+        assert_eq!(x, y);
+    }
+}
+
 #[test]
 fn listing_shows_host_code_beside_guest_code() {
     let mut m = machine(LOOP);

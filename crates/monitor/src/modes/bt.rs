@@ -39,7 +39,7 @@ use vmlab_translate::{
     PortableBackend, Privilege, TraceEvent, Translation, VirtualCpu, render_translation,
 };
 
-use crate::config::VmConfig;
+use crate::config::{Engine as EngineKind, VmConfig};
 use crate::cost::Event;
 use crate::error::MonitorError;
 use crate::handler::{Action, Exit, ExitHandler, Outcome, VmCtx};
@@ -280,12 +280,25 @@ impl<B: Backend + fmt::Debug> BtRunner for BtEngine<Priced<B>, BtVcpu> {
 }
 
 /// The one place the bt engine's backend is chosen: the portable backend
-/// (`--engine interp`). Issue 8's x86-64 backend plugs in here.
-pub(crate) fn new_engine(_config: &VmConfig) -> Box<dyn BtRunner> {
+/// for `--engine interp`, the x86-64 backend for `--engine jit` (every
+/// indirect jump back to the engine, so lookups are priced as with the
+/// portable backend; on other hosts the portable backend stands in).
+pub(crate) fn new_engine(config: &VmConfig) -> Box<dyn BtRunner> {
+    match config.engine {
+        EngineKind::Interp => priced(PortableBackend::new()),
+        #[cfg(target_arch = "x86_64")]
+        EngineKind::Jit => priced(vmlab_translate::X86Backend::new()),
+        #[cfg(not(target_arch = "x86_64"))]
+        EngineKind::Jit => priced(PortableBackend::new()),
+    }
+}
+
+fn priced<B: Backend + fmt::Debug + 'static>(inner: B) -> Box<dyn BtRunner> {
     Box::new(BtEngine::new(
         Priced {
-            inner: PortableBackend::new(),
-            ..Priced::default()
+            inner,
+            kernel_instrs: 0,
+            kernel_lookups: 0,
         },
         BtVcpu::default(),
     ))
@@ -350,11 +363,15 @@ pub(crate) fn set_tracer(vm: &mut VmState, tracer: BtTracer) -> Result<(), Monit
 }
 
 /// Runs the guest for at most `budget` instructions with the VM's engine:
-/// the interpreter, or in bt mode the translator (the virtual CPU copied in
+/// the interpreter or (`--engine jit`) the jit engine, or in bt mode the
+/// translator (the virtual CPU copied in
 /// and out, translation and indirect lookups priced as they happen).
 pub(crate) fn run_guest(m: &mut Machine, vm: &mut VmState, budget: u64) -> Exit {
     let Some(bt) = vm.bt.as_mut() else {
-        return m.run(budget);
+        return match vm.jit.as_mut() {
+            Some(jit) => m.run_with(jit, budget),
+            None => m.run(budget),
+        };
     };
     *bt.engine.vcpu_mut() = vm.vcpu.clone();
     sync(&vm.vcpu, m);

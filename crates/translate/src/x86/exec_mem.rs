@@ -181,13 +181,15 @@ pub(crate) fn enter(trampoline: &Code, target: u64, ctx: &mut Ctx, m: &mut Machi
     // mutably for this call), the backend's live block-link data, and the
     // machine through the callbacks, via `ctx.machine`, which points to `m`,
     // borrowed mutably for this call and not otherwise used until it
-    // returns. Generated code also reads guest RAM directly below the flat
-    // limit through `ctx.ram`, a pointer derived (by `refresh_window`) from
-    // a shared borrow of that machine taken after its last mutation: here,
-    // and again in each callback after it used the machine mutably; the
-    // RAM is a fixed-size buffer that never moves while the machine lives.
+    // returns. Generated code also reads and writes guest RAM directly below
+    // the flat limit through `ctx.ram`, and reads the frames' watch bytes
+    // through `ctx.watch`, pointers derived (by `refresh_window`) from
+    // borrows of that machine taken after its last use: here, and again in
+    // each callback after it used the machine; both are fixed-size buffers
+    // that never move while the machine lives, and nothing else touches
+    // them while generated code runs.
     let code = unsafe {
-        refresh_window(&mut *ctx_ptr, &*machine);
+        refresh_window(&mut *ctx_ptr, &mut *machine);
         let f: EnterFn = std::mem::transmute::<*const u8, EnterFn>(trampoline.map.as_ptr());
         f(ctx_ptr, target)
     };

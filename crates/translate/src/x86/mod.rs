@@ -16,10 +16,12 @@
 //! generations unchanged since: [`Machine::engine_chain_epoch`]), then the
 //! *entry*: `cmp r14, len; jb room-exit`, so a block runs only when all of it
 //! fits before the next event check and an interrupt lands exactly where
-//! the interpreter takes it. ALU ops, branches and jumps are native; loads
-//! and stores call into Rust (the machine's own load and store paths, so
-//! TLB, faults, write protection and code invalidation are the shared
-//! code). Direct exits jump through a link in heap memory (RW, never
+//! the interpreter takes it. ALU ops, branches and jumps are native; an
+//! aligned load or store in the identity window (paging off) touches guest
+//! RAM directly (a store only when its frame's watch byte says no
+//! protection and no cached code), every other one calls into Rust (the
+//! machine's own load and store paths, so TLB, faults, write protection
+//! and code invalidation are the shared code). Direct exits jump through a link in heap memory (RW, never
 //! executable), patched by [`Backend::chain`], to the successor's chain
 //! entry, with no return to Rust. Blocks holding inline operations,
 //! callouts or native system instructions run through the embedded
@@ -35,9 +37,9 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::mem::offset_of;
 
 use iced_x86::code_asm::{
-    AsmRegister32, CodeAssembler, CodeLabel, byte_ptr, dword_ptr, eax, ebp, ebx, ecx, edx, esi,
-    qword_ptr, r8d, r9d, r10d, r11d, r12, r12d, r13, r14, r15, rax, rbp, rbx, rcx, rdi, rdx, rsi,
-    rsp, word_ptr,
+    AsmRegister32, CodeAssembler, CodeLabel, byte_ptr, dl, dword_ptr, dx, eax, ebp, ebx, ecx, edx,
+    esi, qword_ptr, r8d, r9d, r10d, r11d, r12, r12d, r13, r14, r15, rax, rbp, rbx, rcx, rdi, rdx,
+    rsi, rsp, word_ptr,
 };
 use iced_x86::{Decoder, DecoderOptions, Formatter, IntelFormatter};
 use vmlab_isa::{AluOp, BranchCond, Exception, ImmOp, Instr, LoadOp, Width};
@@ -84,9 +86,12 @@ pub(crate) struct Ctx {
     _pad: u32,
     /// Guest RAM (see [`refresh_window`]).
     ram: u64,
-    /// Loads below this guest address read `ram` directly.
+    /// Loads below this guest address read `ram` directly; stores write it
+    /// when their frame's `watch` byte is 0.
     flat: u32,
     _pad2: u32,
+    /// The machine's per-frame store-watch bytes (see [`refresh_window`]).
+    watch: u64,
     /// The machine, during [`exec_mem::enter`] only.
     machine: *mut Machine,
     /// The machine's chain epoch last seen.
@@ -148,13 +153,14 @@ fn do_store(ctx: &mut Ctx, m: &mut Machine, va: u32, value: u32, width: u32) -> 
     }
 }
 
-/// Points the context's direct-load window at the machine's RAM as it is
-/// now (the pointer comes from this shared borrow, so it is only used until
-/// the machine is next borrowed mutably, which is always a callback, which
-/// calls this again).
-fn refresh_window(ctx: &mut Ctx, m: &Machine) {
-    ctx.ram = m.ram().as_bytes().as_ptr() as u64;
+/// Points the context's direct load and store window at the machine's RAM
+/// and store-watch bytes as they are now (the pointers come from these
+/// borrows, so they are only used until the machine is next borrowed,
+/// which is always a callback, which calls this again).
+fn refresh_window(ctx: &mut Ctx, m: &mut Machine) {
     ctx.flat = m.engine_flat_limit();
+    ctx.watch = m.engine_store_watch().as_ptr() as u64;
+    ctx.ram = m.engine_ram_mut().as_mut_ptr() as u64;
 }
 
 /// After a callback: a walk that filled the TLB starts a new chain epoch.
@@ -374,6 +380,7 @@ impl X86Backend {
             _pad: 0,
             ram: 0,
             flat: 0,
+            watch: 0,
             _pad2: 0,
             machine: std::ptr::null_mut(),
             machine_epoch: 0,
@@ -991,6 +998,31 @@ fn generate(
                         Width::Half => 1,
                         Width::Word => 2,
                     };
+                    // The identity window, aligned, to a frame with no
+                    // protection and no cached code: write RAM directly
+                    // (the interpreter's store fast path there).
+                    let mut slow = g.a.create_label();
+                    let mut done = g.a.create_label();
+                    g.a.cmp(esi, dword_ptr(r15 + off(offset_of!(Ctx, flat))))?;
+                    g.a.jae(slow)?;
+                    let bytes = width.bytes();
+                    if bytes > 1 {
+                        g.a.test(esi, bytes - 1)?;
+                        g.a.jnz(slow)?;
+                    }
+                    g.a.mov(eax, esi)?;
+                    g.a.shr(eax, 12)?;
+                    g.a.mov(rcx, qword_ptr(r15 + off(offset_of!(Ctx, watch))))?;
+                    g.a.cmp(byte_ptr(rcx + rax), 0)?;
+                    g.a.jne(slow)?;
+                    g.a.mov(rax, qword_ptr(r15 + off(offset_of!(Ctx, ram))))?;
+                    match width {
+                        Width::Byte => g.a.mov(byte_ptr(rax + rsi), dl)?,
+                        Width::Half => g.a.mov(word_ptr(rax + rsi), dx)?,
+                        Width::Word => g.a.mov(dword_ptr(rax + rsi), edx)?,
+                    }
+                    g.a.jmp(done)?;
+                    g.a.set_label(&mut slow)?;
                     g.a.mov(rdi, r15)?;
                     g.call(offset_of!(Ctx, store_fn) + 8 * w, "store")?;
                     g.a.test(eax, eax)?;
@@ -1014,6 +1046,8 @@ fn generate(
                         },
                     )?;
                     g.a.set_label(&mut ok)?;
+                    g.a.nop()?;
+                    g.a.set_label(&mut done)?;
                     g.a.nop()?;
                 }
                 Instr::Branch { cond, rs1, rs2, .. } => {
