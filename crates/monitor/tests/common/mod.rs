@@ -1,6 +1,8 @@
 //! Helpers for the monitor's tests, around the demo kernel (`vmlab_monitor::demo`).
 #![allow(dead_code)]
 
+pub mod hostile;
+
 use vmlab_isa::Profile;
 #[allow(unused_imports)]
 pub use vmlab_monitor::demo::{Probe, boot, expected};
