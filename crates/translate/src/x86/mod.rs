@@ -7,9 +7,10 @@
 //! | host | holds |
 //! |---|---|
 //! | `r15` | the [`Ctx`]: guest registers, counters, callback addresses |
-//! | `r14` | instructions left before the next event check ("room") |
-//! | `r13` | instructions retired since entry, not yet committed |
-//! | `rax`, `rcx`, `rdx`, `rsi`, `rdi` | scratch and callback arguments |
+//! | `r14` | instructions left before the next event check ("room"; what
+//! | | was retired since entry is the room at entry minus `r14`) |
+//! | `ebx` `ebp` `r12d` `r13d` `r8d`..`r11d` `edi` | pinned guest registers (`PINNED`) |
+//! | `rax`, `rcx`, `rdx`, `rsi` | scratch and callback arguments (`rdi` too, at a callback) |
 //!
 //! Every block begins with a *chain entry* that checks the block was
 //! validated in the current chain epoch (the machine's TLB and code
@@ -37,9 +38,9 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::mem::offset_of;
 
 use iced_x86::code_asm::{
-    AsmRegister32, CodeAssembler, CodeLabel, byte_ptr, dl, dword_ptr, dx, eax, ebp, ebx, ecx, edx,
-    esi, qword_ptr, r8d, r9d, r10d, r11d, r12, r12d, r13, r14, r15, rax, rbp, rbx, rcx, rdi, rdx,
-    rsi, rsp, word_ptr,
+    AsmRegister32, CodeAssembler, CodeLabel, byte_ptr, dl, dword_ptr, dx, eax, ebp, ebx, ecx, edi,
+    edx, esi, qword_ptr, r8d, r9d, r10d, r11d, r12, r12d, r13, r13d, r14, r15, rax, rbp, rbx, rcx,
+    rdi, rdx, rsi, rsp, word_ptr,
 };
 use iced_x86::{Decoder, DecoderOptions, Formatter, IntelFormatter};
 use vmlab_isa::{AluOp, BranchCond, Exception, ImmOp, Instr, LoadOp, Width};
@@ -61,7 +62,7 @@ pub(crate) struct Ctx {
     regs: [u32; 16],
     /// Room left (spilled `r14`).
     left: u64,
-    /// Retired, uncommitted (spilled `r13`).
+    /// Retired, uncommitted (the room at entry minus the room left).
     pending: u64,
     /// The current chain epoch.
     epoch: u64,
@@ -280,7 +281,6 @@ fn build_trampoline() -> Result<(Code, u64), String> {
         a.push(r15)?;
         a.sub(rsp, 8)?;
         a.mov(r15, rdi)?;
-        a.mov(r13, qword_ptr(r15 + off(offset_of!(Ctx, pending))))?;
         a.mov(r14, qword_ptr(r15 + off(offset_of!(Ctx, left))))?;
         for (g, h, _) in PINNED {
             a.mov(h, dword_ptr(r15 + reg_off(g)))?;
@@ -288,7 +288,6 @@ fn build_trampoline() -> Result<(Code, u64), String> {
         a.jmp(rsi)?;
         // The exit stub: exit code in rax.
         a.set_label(&mut exit_label)?;
-        a.mov(qword_ptr(r15 + off(offset_of!(Ctx, pending))), r13)?;
         a.mov(qword_ptr(r15 + off(offset_of!(Ctx, left))), r14)?;
         for (g, h, _) in PINNED {
             a.mov(dword_ptr(r15 + reg_off(g)), h)?;
@@ -330,14 +329,16 @@ fn reg_off(r: u8) -> i32 {
 /// used ones of the compute kernels): (guest number, host register, host
 /// register is callee-saved). The trampoline loads them, the exit stub
 /// stores them back; caller-saved ones are saved around callbacks.
-const PINNED: [(u8, AsmRegister32, bool); 7] = [
+const PINNED: [(u8, AsmRegister32, bool); 9] = [
     (8, ebx, true),    // t0
     (9, ebp, true),    // t1
     (3, r12d, true),   // a0
+    (12, r13d, true),  // s0
     (10, r8d, false),  // t2
     (4, r9d, false),   // a1
     (2, r10d, false),  // sp
     (11, r11d, false), // t3
+    (1, edi, false),   // ra
 ];
 
 /// The host register guest register `r` lives in, if pinned.
@@ -596,7 +597,6 @@ impl Gen<'_> {
     /// Retires `n` instructions (no flags are needed after it).
     fn retire(&mut self, n: u32) -> R {
         if n > 0 {
-            self.a.add(r13, n as i32)?;
             self.a.sub(r14, n as i32)?;
         }
         Ok(())
@@ -676,6 +676,7 @@ impl Gen<'_> {
 
     fn call(&mut self, field: usize, what: &'static str) -> R {
         self.save_pinned(false)?;
+        self.a.mov(rdi, r15)?;
         self.mark(Mark::Callout(what))?;
         self.a.call(qword_ptr(r15 + off(field)))?;
         self.save_pinned(true)
@@ -966,7 +967,6 @@ fn generate(
                     }
                     g.a.jmp(done)?;
                     g.a.set_label(&mut slow)?;
-                    g.a.mov(rdi, r15)?;
                     g.call(
                         offset_of!(Ctx, load_fn) + 8 * k,
                         "load (outside the window)",
@@ -981,7 +981,9 @@ fn generate(
                         },
                     )?;
                     g.a.set_label(&mut done)?;
-                    g.a.nop()?;
+                    if rd.num() == 0 {
+                        g.a.nop()?;
+                    }
                     g.store(rd.num(), eax)?;
                 }
                 Instr::Store {
@@ -1023,11 +1025,9 @@ fn generate(
                     }
                     g.a.jmp(done)?;
                     g.a.set_label(&mut slow)?;
-                    g.a.mov(rdi, r15)?;
                     g.call(offset_of!(Ctx, store_fn) + 8 * w, "store")?;
                     g.a.test(eax, eax)?;
-                    let mut ok = g.a.create_label();
-                    g.a.jz(ok)?;
+                    g.a.jz(done)?;
                     g.a.cmp(eax, 1)?;
                     g.leave_if(
                         CodeAssembler::je,
@@ -1045,10 +1045,9 @@ fn generate(
                             op: i32_,
                         },
                     )?;
-                    g.a.set_label(&mut ok)?;
-                    g.a.nop()?;
+                    // The next instruction (there always is one: the next
+                    // guest instruction's or the block end's) takes the label.
                     g.a.set_label(&mut done)?;
-                    g.a.nop()?;
                 }
                 Instr::Branch { cond, rs1, rs2, .. } => {
                     g.retire(n)?;
@@ -1064,7 +1063,6 @@ fn generate(
                     }
                     g.chain_exit(1)?;
                     g.a.set_label(&mut taken)?;
-                    g.a.nop()?;
                     g.chain_exit(0)?;
                 }
                 Instr::Jal { rd, .. } => {
@@ -1179,12 +1177,14 @@ impl X86Backend {
             }
             b.data.epoch.set(self.ctx.epoch);
             let target = b.code.addr() + b.entry;
-            self.ctx.left = m.engine_room();
+            let room = m.engine_room();
+            self.ctx.left = room;
             self.ctx.pending = 0;
             self.ctx.stop = None;
             let chained_before = self.ctx.chained;
             let indirect_before = self.ctx.indirect;
             let code = exec_mem::enter(&self.trampoline, target, &mut self.ctx, m);
+            self.ctx.pending = room - self.ctx.left;
             self.stats.chained_transfers += self.ctx.chained - chained_before;
             self.stats.indirect_lookups += self.ctx.indirect - indirect_before;
             m.engine_commit(self.ctx.pending);
