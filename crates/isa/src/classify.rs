@@ -108,6 +108,26 @@ impl Instr {
         }
     }
 
+    /// True for ordinary computation and control flow: ALU operations, upper
+    /// immediates, loads, stores, branches and jumps. Every engine can run
+    /// these the same way in every mode; everything else (system and
+    /// privileged instructions, traps by design, illegal words) needs the
+    /// machine's or the monitor's attention.
+    pub const fn is_computational(&self) -> bool {
+        matches!(
+            self,
+            Instr::Alu { .. }
+                | Instr::AluImm { .. }
+                | Instr::Lui { .. }
+                | Instr::Auipc { .. }
+                | Instr::Load { .. }
+                | Instr::Store { .. }
+                | Instr::Branch { .. }
+                | Instr::Jal { .. }
+                | Instr::Jalr { .. }
+        )
+    }
+
     /// True for loads and stores (memory accesses that can page-fault).
     pub const fn is_memory_access(&self) -> bool {
         matches!(self, Instr::Load { .. } | Instr::Store { .. })

@@ -229,3 +229,30 @@ fn division_semantics() {
     assert_eq!(AluOp::Mulh.apply(-1i32 as u32, -1i32 as u32), Some(0));
     assert_eq!(AluOp::Mulhu.apply(u32::MAX, u32::MAX), Some(0xFFFF_FFFE));
 }
+
+#[test]
+fn computational_instructions_are_never_sensitive_or_trapping_by_design() {
+    let mut computational = 0;
+    for w in (0u32..=0xFF).map(|op| op << 24) {
+        let i = decode(w);
+        if i.is_computational() {
+            computational += 1;
+            assert!(!i.is_sensitive(), "{i}");
+            assert!(
+                !matches!(
+                    i,
+                    Instr::Syscall | Instr::Break | Instr::Hypercall | Instr::Illegal(_)
+                ),
+                "{i}"
+            );
+        } else {
+            // Everything else is a system instruction or an illegal word.
+            assert!(
+                i.is_sensitive() || matches!(i, Instr::Syscall | Instr::Break | Instr::Illegal(_)),
+                "{i}"
+            );
+        }
+    }
+    // 17 ALU, 9 immediate, lui, auipc, 5 loads, 3 stores, 6 branches, jal, jalr.
+    assert_eq!(computational, 17 + 9 + 2 + 5 + 3 + 6 + 2);
+}

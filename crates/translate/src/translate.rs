@@ -124,18 +124,7 @@ fn direct(instr: Instr) -> Op {
 /// True for what the machine's fast path does not run (the system
 /// instructions and illegal words).
 fn is_system(instr: Instr) -> bool {
-    !matches!(
-        instr,
-        Instr::Alu { .. }
-            | Instr::AluImm { .. }
-            | Instr::Lui { .. }
-            | Instr::Auipc { .. }
-            | Instr::Load { .. }
-            | Instr::Store { .. }
-            | Instr::Branch { .. }
-            | Instr::Jal { .. }
-            | Instr::Jalr { .. }
-    )
+    !instr.is_computational()
 }
 
 /// Kernel code: the table in the module docs.

@@ -506,20 +506,7 @@ impl Default for X86Backend {
 
 /// True when generated code handles `op` natively.
 fn native_op(op: &Op) -> bool {
-    matches!(
-        op,
-        Op::Guest(
-            Instr::Alu { .. }
-                | Instr::AluImm { .. }
-                | Instr::Lui { .. }
-                | Instr::Auipc { .. }
-                | Instr::Load { .. }
-                | Instr::Store { .. }
-                | Instr::Branch { .. }
-                | Instr::Jal { .. }
-                | Instr::Jalr { .. }
-        )
-    )
+    matches!(op, Op::Guest(instr) if instr.is_computational())
 }
 
 /// The code generator for one block.
