@@ -1,0 +1,312 @@
+//! The backend's block store: construction, compiling a block into it,
+//! validation, indirect-jump lookup and inline caches, and the run loop.
+
+use std::collections::{HashMap, HashSet};
+
+use vmlab_isa::Exception;
+use vmlab_machine::engine_support::EngineStop;
+use vmlab_machine::{HostPhys, Machine};
+
+use crate::backend::{Backend, BackendStats, BlockExit, BlockId};
+use crate::ir::{Privilege, Translation};
+use crate::portable::PortableBackend;
+use crate::vcpu::VirtualCpu;
+
+use super::exec_mem::{self, Arena};
+use super::generate::generate;
+use super::listing::describe_op;
+use super::runtime::{build_trampoline, epoch_of};
+use super::{Compiled, Ctx, Data, X86Backend, exit, native_op};
+
+impl X86Backend {
+    /// A backend with no blocks.
+    ///
+    /// # Panics
+    /// If the host refuses an executable mapping.
+    pub fn new() -> X86Backend {
+        let (trampoline, exit_stub) =
+            build_trampoline().expect("x86-64 backend: cannot map executable memory");
+        let ctx = Box::new(Ctx {
+            regs: [0; 16],
+            left: 0,
+            pending: 0,
+            epoch: 2,
+            chained: 0,
+            indirect: 0,
+            ic_gen: 1,
+            exit_fn: exit_stub,
+            load_fn: [
+                exec_mem::load_helper::<0> as *const () as usize as u64,
+                exec_mem::load_helper::<1> as *const () as usize as u64,
+                exec_mem::load_helper::<2> as *const () as usize as u64,
+                exec_mem::load_helper::<3> as *const () as usize as u64,
+                exec_mem::load_helper::<4> as *const () as usize as u64,
+            ],
+            store_fn: [
+                exec_mem::store_helper::<1> as *const () as usize as u64,
+                exec_mem::store_helper::<2> as *const () as usize as u64,
+                exec_mem::store_helper::<4> as *const () as usize as u64,
+            ],
+            block: 0,
+            op: 0,
+            pc: 0,
+            _pad: 0,
+            ram: 0,
+            flat: 0,
+            watch: 0,
+            _pad2: 0,
+            machine: std::ptr::null_mut(),
+            machine_epoch: 0,
+            stop: None,
+        });
+        X86Backend {
+            slots: Vec::new(),
+            portable: PortableBackend::new(),
+            trampoline,
+            arena: Arena::default(),
+            ctx,
+            stats: BackendStats::default(),
+            compile_ns: 0,
+            by_va: HashMap::default(),
+            indirect_caches: false,
+        }
+    }
+
+    /// A backend that resolves indirect jumps itself, with a two-entry
+    /// inline cache per `jalr` and its own lookup on a miss, instead of
+    /// returning every one to the engine. They still count as the engine's
+    /// indirect lookups ([`BackendStats::indirect_lookups`] is folded into
+    /// its counters), but a wrapper that prices
+    /// [`BlockExit::Indirect`] exits as they happen (the monitor's bt mode)
+    /// would miss them: it wants [`X86Backend::new`].
+    pub fn with_indirect_caches() -> X86Backend {
+        let mut b = X86Backend::new();
+        b.indirect_caches = true;
+        b
+    }
+
+    /// Blocks compiled to native code (not left to the portable backend)
+    /// that are currently held.
+    pub fn native_blocks(&self) -> u64 {
+        self.slots.iter().flatten().filter(|b| b.native).count() as u64
+    }
+
+    /// Host time spent compiling blocks (lowering, assembly, mapping), in
+    /// nanoseconds.
+    pub fn compile_ns(&self) -> u64 {
+        self.compile_ns
+    }
+
+    /// Host addresses of the mappings holding generated code (for the W^X
+    /// test): the trampoline's and every block's.
+    pub fn code_ranges(&self) -> Vec<(u64, u64)> {
+        let mut v = vec![(
+            self.trampoline.addr(),
+            self.trampoline.addr() + self.trampoline.bytes().len() as u64,
+        )];
+        for b in self.slots.iter().flatten() {
+            v.push((b.code.addr(), b.code.addr() + b.code.bytes().len() as u64));
+        }
+        v
+    }
+
+    /// Runs a block that cannot (or need not) run natively through the
+    /// portable backend: its result is the run's.
+    fn run_portable(
+        &mut self,
+        id: BlockId,
+        m: &mut Machine,
+        vcpu: &mut dyn VirtualCpu,
+    ) -> BlockExit {
+        self.portable.run(id, m, vcpu)
+    }
+
+    /// True when block `id` may be entered now (the dispatcher's checks).
+    fn valid(&self, id: BlockId, m: &Machine) -> bool {
+        let Some(Some(b)) = self.slots.get(id) else {
+            return false;
+        };
+        b.user == m.engine_user()
+            && m.engine_fetch_peek(b.va).is_some_and(|h| h.0 == b.hpa)
+            && m.engine_code_generation(HostPhys(b.hpa)) == b.generation
+    }
+
+    /// The block to continue with at `pc` after an indirect jump, if one
+    /// is compiled and may be entered now (what the engine's lookup would
+    /// find: same address, privilege, fetch translation and generation).
+    fn lookup_indirect(&self, pc: u32, m: &Machine) -> Option<BlockId> {
+        let to = *self.by_va.get(&(pc, m.engine_user()))?;
+        (m.engine_room() > 0 && self.valid(to, m)).then_some(to)
+    }
+
+    /// Puts block `to` (at `pc`) into `from`'s indirect inline cache.
+    fn fill_inline_cache(&mut self, from: BlockId, pc: u32, to: BlockId) {
+        let (Some(Some(f)), Some(Some(t))) = (self.slots.get(from), self.slots.get(to)) else {
+            return;
+        };
+        let d = &f.data;
+        if d.ic_gen.get() != self.ctx.ic_gen {
+            d.ic_gen.set(self.ctx.ic_gen);
+            for e in &d.ic {
+                e.set(0);
+            }
+        }
+        let k = d.ic_next.get() as usize & 1;
+        d.ic_next.set((k as u32) ^ 1);
+        d.ic_va[k].set(pc);
+        d.ic[k].set(t.code.addr());
+    }
+
+    pub(super) fn unlink_into(&mut self, id: BlockId) {
+        let incoming = match self.slots.get_mut(id) {
+            Some(Some(b)) => std::mem::take(&mut b.incoming),
+            _ => return,
+        };
+        for (from, k) in incoming {
+            if let Some(Some(f)) = self.slots.get(from) {
+                f.data.links[k].set(0);
+            }
+        }
+    }
+}
+
+impl X86Backend {
+    pub(super) fn compile_block(&mut self, id: BlockId, t: &Translation) {
+        self.discard(id);
+        self.portable.compile(id, t);
+        let native = t.ops.iter().all(|o| native_op(&o.op));
+        let data = Box::<Data>::default();
+        let g = generate(id, t, &data, native, self.indirect_caches)
+            .expect("x86-64 backend: assembly failed");
+        let code = self
+            .arena
+            .place(&g.bytes)
+            .expect("x86-64 backend: cannot map executable memory");
+        self.stats.compiled += 1;
+        self.stats.code_bytes += g.bytes.len() as u64;
+        if self.slots.len() <= id {
+            self.slots.resize_with(id + 1, || None);
+        }
+        self.slots[id] = Some(Compiled {
+            va: t.va,
+            hpa: t.hpa,
+            generation: t.generation,
+            user: t.privilege == Privilege::User,
+            len: t.len(),
+            native,
+            exits: t.direct_exits(),
+            code,
+            data,
+            entry: g.entry,
+            marks: g.marks,
+            guest: t.ops.iter().map(|o| (o.pc, describe_op(o))).collect(),
+            incoming: HashSet::new(),
+        });
+        self.by_va
+            .insert((t.va, t.privilege == Privilege::User), id);
+    }
+
+    pub(super) fn run_blocks(
+        &mut self,
+        id: BlockId,
+        m: &mut Machine,
+        vcpu: &mut dyn VirtualCpu,
+    ) -> BlockExit {
+        // The engine validated `id`; chains out of it revalidate their
+        // targets whenever the machine's chain epoch moved.
+        let me = epoch_of(m);
+        if me != self.ctx.machine_epoch {
+            self.ctx.machine_epoch = me;
+            self.ctx.epoch = self.ctx.epoch.wrapping_add(2);
+        }
+        let mut id = id;
+        for r in 1..16u8 {
+            self.ctx.regs[r as usize] = m.engine_get(r);
+        }
+        loop {
+            let Some(Some(b)) = self.slots.get(id) else {
+                return BlockExit::Continue;
+            };
+            if !b.native || m.engine_room() < b.len as u64 {
+                return self.run_portable(id, m, vcpu);
+            }
+            b.data.epoch.set(self.ctx.epoch);
+            let target = b.code.addr() + b.entry;
+            let room = m.engine_room();
+            self.ctx.left = room;
+            self.ctx.pending = 0;
+            self.ctx.stop = None;
+            let chained_before = self.ctx.chained;
+            let indirect_before = self.ctx.indirect;
+            let code = exec_mem::enter(&self.trampoline, target, &mut self.ctx, m);
+            self.ctx.pending = room - self.ctx.left;
+            self.stats.chained_transfers += self.ctx.chained - chained_before;
+            self.stats.indirect_lookups += self.ctx.indirect - indirect_before;
+            m.engine_commit(self.ctx.pending);
+            self.ctx.pending = 0;
+            for r in 1..16u8 {
+                m.engine_set(r, self.ctx.regs[r as usize]);
+            }
+            let from = self.ctx.block as BlockId;
+            let Some(Some(fb)) = self.slots.get(from) else {
+                return BlockExit::Continue;
+            };
+            let at = |i: u32| fb.va.wrapping_add(4 * i);
+            match code {
+                exit::INDIRECT => {
+                    let pc = self.ctx.pc;
+                    m.set_pc(pc);
+                    if let Some(to) = self
+                        .indirect_caches
+                        .then(|| self.lookup_indirect(pc, m))
+                        .flatten()
+                    {
+                        self.fill_inline_cache(from, pc, to);
+                        self.stats.indirect_lookups += 1;
+                        id = to;
+                        continue;
+                    }
+                    return BlockExit::Indirect { pc };
+                }
+                exit::ROOM | exit::PORTABLE => {
+                    m.set_pc(fb.va);
+                    return self.run_portable(from, m, vcpu);
+                }
+                exit::VALIDATE => {
+                    m.set_pc(fb.va);
+                    if m.engine_room() > 0 && self.valid(from, m) {
+                        self.stats.chained_transfers += 1;
+                        id = from;
+                        continue;
+                    }
+                    return BlockExit::Continue;
+                }
+                exit::STOP | exit::DIVZERO => {
+                    let stop = if code == exit::DIVZERO {
+                        EngineStop::Trap(Exception::DivideByZero, 0)
+                    } else {
+                        self.ctx
+                            .stop
+                            .take()
+                            .unwrap_or(EngineStop::Trap(Exception::BusError, 0))
+                    };
+                    m.set_pc(at(self.ctx.op));
+                    return match m.engine_deliver(stop) {
+                        Some(exit) => BlockExit::Exit { from, exit },
+                        None => BlockExit::Continue,
+                    };
+                }
+                exit::CUT => {
+                    m.set_pc(at(self.ctx.op + 1));
+                    return BlockExit::Continue;
+                }
+                k => {
+                    let k = k as usize;
+                    let pc = fb.exits.get(k).copied().unwrap_or(fb.va);
+                    m.set_pc(pc);
+                    return BlockExit::Direct { from, exit: k, pc };
+                }
+            }
+        }
+    }
+}
