@@ -215,7 +215,9 @@ impl Backend for PortableBackend {
             user: t.privilege == Privilege::User,
             ops,
             instrs,
-            links: vec![None; exits.len()],
+            // An exit back to the block's own start is chained from the
+            // start (the block is its own successor for as long as it lives).
+            links: exits.iter().map(|&e| (e == t.va).then_some(id)).collect(),
             exits,
         });
     }

@@ -202,6 +202,17 @@ impl X86Backend {
             guest: t.ops.iter().map(|o| (o.pc, describe_op(o))).collect(),
             incoming: HashSet::new(),
         });
+        // An exit back to the block's own start is chained from the start
+        // (as in the portable backend).
+        if let Some(Some(b)) = self.slots.get(id) {
+            if b.native {
+                for (k, &e) in b.exits.iter().enumerate() {
+                    if e == t.va {
+                        b.data.links[k].set(b.code.addr());
+                    }
+                }
+            }
+        }
         self.by_va
             .insert((t.va, t.privilege == Privilege::User), id);
     }

@@ -49,9 +49,9 @@ impl Gen<'_> {
         for (g, h, callee) in PINNED {
             if !callee {
                 if restore {
-                    self.a.mov(h, dword_ptr(r15 + reg_off(g)))?;
+                    self.a.mov(h.r32, dword_ptr(r15 + reg_off(g)))?;
                 } else {
-                    self.a.mov(dword_ptr(r15 + reg_off(g)), h)?;
+                    self.a.mov(dword_ptr(r15 + reg_off(g)), h.r32)?;
                 }
             }
         }
@@ -87,8 +87,8 @@ impl Gen<'_> {
         self.a.jmp(qword_ptr(r15 + off(offset_of!(Ctx, exit_fn))))
     }
 
-    /// An indirect jump (target in `eax` and `ctx.pc`): through the inline
-    /// cache when it holds the target, else to Rust for a lookup.
+    /// An indirect jump (target in `eax`): through the inline cache when it
+    /// holds the target, else to Rust for a lookup (target in `ctx.pc`).
     pub(super) fn indirect_exit(&mut self) -> R {
         self.mark(Mark::Chain(2))?;
         let a = &mut self.a;
@@ -101,18 +101,19 @@ impl Gen<'_> {
         a.jne(miss)?;
         a.cmp(eax, dword_ptr(rcx + off(offset_of!(Data, ic_va))))?;
         a.jne(second)?;
-        a.mov(rax, qword_ptr(rcx + off(offset_of!(Data, ic))))?;
+        a.mov(rdx, qword_ptr(rcx + off(offset_of!(Data, ic))))?;
         a.jmp(hit)?;
         a.set_label(&mut second)?;
         a.cmp(eax, dword_ptr(rcx + off(offset_of!(Data, ic_va)) + 4))?;
         a.jne(miss)?;
-        a.mov(rax, qword_ptr(rcx + off(offset_of!(Data, ic)) + 8))?;
+        a.mov(rdx, qword_ptr(rcx + off(offset_of!(Data, ic)) + 8))?;
         a.set_label(&mut hit)?;
-        a.test(rax, rax)?;
+        a.test(rdx, rdx)?;
         a.jz(miss)?;
         a.inc(qword_ptr(r15 + off(offset_of!(Ctx, indirect))))?;
-        a.jmp(rax)?;
+        a.jmp(rdx)?;
         a.set_label(&mut miss)?;
+        a.mov(dword_ptr(r15 + off(offset_of!(Ctx, pc))), eax)?;
         self.leave_now(exit::INDIRECT)
     }
 

@@ -1,17 +1,81 @@
 //! Lowering one translated block to host code.
+//!
+//! Layout: the chain entry (epoch check), the entry (room check), the body
+//! with only fast paths inline, then (for a block that loops back to its
+//! own start and holds a load or store) a second copy of the body, then the
+//! out-of-line load/store slow paths and exits.
+//!
+//! The second copy is what lets a loop's back edge skip the chain entry:
+//! the first copy's back edge jumps straight to the entry, which is exact
+//! only while nothing called back into Rust since the epoch was last checked
+//! (a callback may fill the TLB and so start a new chain epoch). So a slow
+//! path in the first copy resumes in the second copy, whose back edge goes
+//! the long way, through the link and the chain entry's epoch check.
 
 use std::mem::offset_of;
 
 use iced_x86::code_asm::{
-    CodeAssembler, byte_ptr, dl, dword_ptr, dx, eax, edx, esi, qword_ptr, r14, r15, rax, rcx, rsi,
-    word_ptr,
+    AsmRegister32, CodeAssembler, CodeLabel, byte_ptr, dl, dword_ptr, dx, eax, edx, esi, qword_ptr,
+    r14, r15, rax, rcx, rsi, word_ptr,
 };
 use vmlab_isa::{BranchCond, Instr, LoadOp, Width};
 
 use crate::backend::BlockId;
 use crate::ir::{BlockEnd, Op, Translation};
 
-use super::{Ctx, Data, Gen, Mark, R, Tail, exit, off};
+use super::{Ctx, Data, Gen, Mark, R, Tail, exit, off, pinned, pinned_host, reg_off};
+
+/// Which copy of the body is being emitted.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// The first copy, entered at the entry.
+    Main,
+    /// The copy slow paths of the first copy resume in (loop blocks only).
+    Slow,
+}
+
+/// Where a store's value is for the slow path's call (`edx`).
+#[derive(Clone, Copy)]
+pub(super) enum Value {
+    /// Already in `edx`.
+    Edx,
+    /// In a pinned host register.
+    Reg(AsmRegister32),
+    /// Guest `r0`.
+    Zero,
+}
+
+/// An out-of-line slow path.
+pub(super) enum Slow {
+    /// A load's callback: `k` is the `LoadOp::ALL` index.
+    Load {
+        at: CodeLabel,
+        k: usize,
+        rd: u8,
+        i: u32,
+        resume: CodeLabel,
+    },
+    /// A store's callback: `w` indexes `store_fn`.
+    Store {
+        at: CodeLabel,
+        w: usize,
+        value: Value,
+        i: u32,
+        resume: CodeLabel,
+    },
+}
+
+/// What the body emitter needs to know about the block.
+struct Shape {
+    n: u32,
+    /// Direct exit `k` goes back to the block's own start.
+    self_exit: [bool; 2],
+    /// The entry (room check), where a back edge lands.
+    entry: CodeLabel,
+    /// The second copy's label per instruction (empty: no second copy).
+    slow_copy: Vec<CodeLabel>,
+    indirect_caches: bool,
+}
 
 /// The compiled form of `t`: code bytes, entry offset, marks.
 pub(super) fn generate(
@@ -27,6 +91,7 @@ pub(super) fn generate(
         id: id as u32,
         data,
         tails: Vec::new(),
+        slow: Vec::new(),
         marks: Vec::new(),
     };
     let mut entry = g.a.create_label();
@@ -62,171 +127,32 @@ pub(super) fn generate(
                 op: 0,
             },
         )?;
-        for (i, top) in t.ops.iter().enumerate() {
-            let i32_ = i as u32;
-            g.mark(Mark::Guest(i))?;
-            let next_pc = top.pc.wrapping_add(4);
-            let Op::Guest(instr) = top.op else {
-                unreachable!("non-native op in a native block")
-            };
-            match instr {
-                Instr::Alu { op, rd, rs1, rs2 } => {
-                    g.alu(op, rd.num(), rs1.num(), rs2.num(), i32_)?
-                }
-                Instr::AluImm { op, rd, rs1, imm } => g.alu_imm(op, rd.num(), rs1.num(), imm)?,
-                Instr::Lui { rd, imm } => g.set(rd.num(), imm << 12)?,
-                Instr::Auipc { rd, imm } => g.set(rd.num(), top.pc.wrapping_add(imm << 12))?,
-                Instr::Load {
-                    op,
-                    rd,
-                    rs1,
-                    off: o,
-                } => {
-                    g.load(esi, rs1.num())?;
-                    g.a.add(esi, o)?;
-                    let k = LoadOp::ALL.iter().position(|x| *x == op).unwrap_or(0);
-                    // The identity window: read RAM directly.
-                    let mut slow = g.a.create_label();
-                    let mut done = g.a.create_label();
-                    g.a.cmp(esi, dword_ptr(r15 + off(offset_of!(Ctx, flat))))?;
-                    g.a.jae(slow)?;
-                    let bytes = op.width().bytes();
-                    if bytes > 1 {
-                        g.a.test(esi, bytes - 1)?;
-                        g.a.jnz(slow)?;
-                    }
-                    g.a.mov(rax, qword_ptr(r15 + off(offset_of!(Ctx, ram))))?;
-                    match op {
-                        LoadOp::Lw => g.a.mov(eax, dword_ptr(rax + rsi))?,
-                        LoadOp::Lh => g.a.movsx(eax, word_ptr(rax + rsi))?,
-                        LoadOp::Lhu => g.a.movzx(eax, word_ptr(rax + rsi))?,
-                        LoadOp::Lb => g.a.movsx(eax, byte_ptr(rax + rsi))?,
-                        LoadOp::Lbu => g.a.movzx(eax, byte_ptr(rax + rsi))?,
-                    }
-                    g.a.jmp(done)?;
-                    g.a.set_label(&mut slow)?;
-                    g.call(
-                        offset_of!(Ctx, load_fn) + 8 * k,
-                        "load (outside the window)",
-                    )?;
-                    g.a.bt(rax, 32)?;
-                    g.leave_if(
-                        CodeAssembler::jc,
-                        Tail::Leave {
-                            code: exit::STOP,
-                            done: i32_,
-                            op: i32_,
-                        },
-                    )?;
-                    g.a.set_label(&mut done)?;
-                    if rd.num() == 0 {
-                        g.a.nop()?;
-                    }
-                    g.store(rd.num(), eax)?;
-                }
-                Instr::Store {
-                    width,
-                    rs2,
-                    rs1,
-                    off: o,
-                } => {
-                    g.load(esi, rs1.num())?;
-                    g.a.add(esi, o)?;
-                    g.load(edx, rs2.num())?;
-                    let w = match width {
-                        Width::Byte => 0,
-                        Width::Half => 1,
-                        Width::Word => 2,
-                    };
-                    // The identity window, aligned, to a frame with no
-                    // protection and no cached code: write RAM directly
-                    // (the interpreter's store fast path there).
-                    let mut slow = g.a.create_label();
-                    let mut done = g.a.create_label();
-                    g.a.cmp(esi, dword_ptr(r15 + off(offset_of!(Ctx, flat))))?;
-                    g.a.jae(slow)?;
-                    let bytes = width.bytes();
-                    if bytes > 1 {
-                        g.a.test(esi, bytes - 1)?;
-                        g.a.jnz(slow)?;
-                    }
-                    g.a.mov(eax, esi)?;
-                    g.a.shr(eax, 12)?;
-                    g.a.mov(rcx, qword_ptr(r15 + off(offset_of!(Ctx, watch))))?;
-                    g.a.cmp(byte_ptr(rcx + rax), 0)?;
-                    g.a.jne(slow)?;
-                    g.a.mov(rax, qword_ptr(r15 + off(offset_of!(Ctx, ram))))?;
-                    match width {
-                        Width::Byte => g.a.mov(byte_ptr(rax + rsi), dl)?,
-                        Width::Half => g.a.mov(word_ptr(rax + rsi), dx)?,
-                        Width::Word => g.a.mov(dword_ptr(rax + rsi), edx)?,
-                    }
-                    g.a.jmp(done)?;
-                    g.a.set_label(&mut slow)?;
-                    g.call(offset_of!(Ctx, store_fn) + 8 * w, "store")?;
-                    g.a.test(eax, eax)?;
-                    g.a.jz(done)?;
-                    g.a.cmp(eax, 1)?;
-                    g.leave_if(
-                        CodeAssembler::je,
-                        Tail::Leave {
-                            code: exit::CUT,
-                            done: i32_ + 1,
-                            op: i32_,
-                        },
-                    )?;
-                    g.leave_if(
-                        CodeAssembler::jmp,
-                        Tail::Leave {
-                            code: exit::STOP,
-                            done: i32_,
-                            op: i32_,
-                        },
-                    )?;
-                    // The next instruction (there always is one: the next
-                    // guest instruction's or the block end's) takes the label.
-                    g.a.set_label(&mut done)?;
-                }
-                Instr::Branch { cond, rs1, rs2, .. } => {
-                    g.retire(n)?;
-                    g.compare(rs1.num(), rs2.num())?;
-                    let mut taken = g.a.create_label();
-                    match cond {
-                        BranchCond::Eq => g.a.je(taken)?,
-                        BranchCond::Ne => g.a.jne(taken)?,
-                        BranchCond::Lt => g.a.jl(taken)?,
-                        BranchCond::Ge => g.a.jge(taken)?,
-                        BranchCond::Ltu => g.a.jb(taken)?,
-                        BranchCond::Geu => g.a.jae(taken)?,
-                    }
-                    g.chain_exit(1)?;
-                    g.a.set_label(&mut taken)?;
-                    g.chain_exit(0)?;
-                }
-                Instr::Jal { rd, .. } => {
-                    g.set(rd.num(), next_pc)?;
-                    g.retire(n)?;
-                    g.chain_exit(0)?;
-                }
-                Instr::Jalr { rd, rs1, off: o } => {
-                    g.load(eax, rs1.num())?;
-                    g.a.add(eax, o)?;
-                    g.a.mov(dword_ptr(r15 + off(offset_of!(Ctx, pc))), eax)?;
-                    g.set(rd.num(), next_pc)?;
-                    g.retire(n)?;
-                    if indirect_caches {
-                        g.indirect_exit()?;
-                    } else {
-                        g.leave_now(exit::INDIRECT)?;
-                    }
-                }
-                _ => unreachable!("non-native instruction in a native block"),
-            }
+        let exits = t.direct_exits();
+        let self_exit = [0, 1].map(|k| exits.get(k) == Some(&t.va));
+        let memory = t
+            .ops
+            .iter()
+            .any(|o| matches!(o.op, Op::Guest(Instr::Load { .. } | Instr::Store { .. })));
+        let slow_copy = if self_exit.contains(&true) && memory {
+            (0..n).map(|_| g.a.create_label()).collect()
+        } else {
+            Vec::new()
+        };
+        let mut shape = Shape {
+            n,
+            self_exit,
+            entry,
+            slow_copy,
+            indirect_caches,
+        };
+        g.body(t, &mut shape, Pass::Main)?;
+        if !shape.slow_copy.is_empty() {
+            g.mark(Mark::Entry(
+                "second copy: resumed in after a callback (back edge through the chain entry)",
+            ))?;
+            g.body(t, &mut shape, Pass::Slow)?;
         }
-        if let BlockEnd::FallThrough { .. } = t.end {
-            g.retire(n)?;
-            g.chain_exit(0)?;
-        }
+        g.slow_paths()?;
         g.tails()
     })()
     .map_err(|e| e.to_string())?;
@@ -250,6 +176,313 @@ pub(super) fn generate(
         entry: entry_off,
         marks,
     })
+}
+
+impl Gen<'_> {
+    /// One copy of the block's body. The second copy starts at instruction
+    /// 1: slow paths resume after the instruction that took them.
+    fn body(&mut self, t: &Translation, s: &mut Shape, pass: Pass) -> R {
+        let n = s.n;
+        let first = if pass == Pass::Slow { 1 } else { 0 };
+        for (i, top) in t.ops.iter().enumerate().skip(first) {
+            let i32_ = i as u32;
+            if pass == Pass::Slow {
+                self.a.set_label(&mut s.slow_copy[i])?;
+            }
+            self.mark(Mark::Guest(i))?;
+            let next_pc = top.pc.wrapping_add(4);
+            let Op::Guest(instr) = top.op else {
+                unreachable!("non-native op in a native block")
+            };
+            // Where a slow path at instruction i resumes: in the second
+            // copy when there is one (the first copy's back edge is only
+            // exact while nothing called back), else right after it (the
+            // next emitted instruction, of the next guest instruction or
+            // the block end, takes the label).
+            let resume = |g: &mut Gen<'_>| match s.slow_copy.get(i + 1) {
+                Some(l) => (*l, false),
+                None => (g.a.create_label(), true),
+            };
+            match instr {
+                Instr::Alu { op, rd, rs1, rs2 } => {
+                    self.alu(op, rd.num(), rs1.num(), rs2.num(), i32_)?
+                }
+                Instr::AluImm { op, rd, rs1, imm } => self.alu_imm(op, rd.num(), rs1.num(), imm)?,
+                Instr::Lui { rd, imm } => self.set(rd.num(), imm << 12)?,
+                Instr::Auipc { rd, imm } => self.set(rd.num(), top.pc.wrapping_add(imm << 12))?,
+                Instr::Load {
+                    op,
+                    rd,
+                    rs1,
+                    off: o,
+                } => {
+                    let (mut resume, local) = resume(self);
+                    self.load_op(op, rd.num(), rs1.num(), o, i32_, resume)?;
+                    if local {
+                        self.a.set_label(&mut resume)?;
+                    }
+                }
+                Instr::Store {
+                    width,
+                    rs2,
+                    rs1,
+                    off: o,
+                } => {
+                    let (mut resume, local) = resume(self);
+                    self.store_op(width, rs2.num(), rs1.num(), o, i32_, resume)?;
+                    if local {
+                        self.a.set_label(&mut resume)?;
+                    }
+                }
+                Instr::Branch { cond, rs1, rs2, .. } => {
+                    self.retire(n)?;
+                    self.compare(rs1.num(), rs2.num())?;
+                    let mut other = self.a.create_label();
+                    if s.self_exit[0] && pass == Pass::Main {
+                        // The loop's back edge first, falling through.
+                        match cond {
+                            BranchCond::Eq => self.a.jne(other)?,
+                            BranchCond::Ne => self.a.je(other)?,
+                            BranchCond::Lt => self.a.jge(other)?,
+                            BranchCond::Ge => self.a.jl(other)?,
+                            BranchCond::Ltu => self.a.jae(other)?,
+                            BranchCond::Geu => self.a.jb(other)?,
+                        }
+                        self.exit_to(0, s, pass)?;
+                        self.a.set_label(&mut other)?;
+                        self.exit_to(1, s, pass)?;
+                    } else {
+                        match cond {
+                            BranchCond::Eq => self.a.je(other)?,
+                            BranchCond::Ne => self.a.jne(other)?,
+                            BranchCond::Lt => self.a.jl(other)?,
+                            BranchCond::Ge => self.a.jge(other)?,
+                            BranchCond::Ltu => self.a.jb(other)?,
+                            BranchCond::Geu => self.a.jae(other)?,
+                        }
+                        self.exit_to(1, s, pass)?;
+                        self.a.set_label(&mut other)?;
+                        self.exit_to(0, s, pass)?;
+                    }
+                }
+                Instr::Jal { rd, .. } => {
+                    self.set(rd.num(), next_pc)?;
+                    self.retire(n)?;
+                    self.exit_to(0, s, pass)?;
+                }
+                Instr::Jalr { rd, rs1, off: o } => {
+                    self.load(eax, rs1.num())?;
+                    if o != 0 {
+                        self.a.add(eax, o)?;
+                    }
+                    self.set(rd.num(), next_pc)?;
+                    self.retire(n)?;
+                    if s.indirect_caches {
+                        self.indirect_exit()?;
+                    } else {
+                        self.a.mov(dword_ptr(r15 + off(offset_of!(Ctx, pc))), eax)?;
+                        self.leave_now(exit::INDIRECT)?;
+                    }
+                }
+                _ => unreachable!("non-native instruction in a native block"),
+            }
+        }
+        if let BlockEnd::FallThrough { .. } = t.end {
+            self.retire(n)?;
+            self.chain_exit(0)?;
+        }
+        Ok(())
+    }
+
+    /// Direct exit `k`: a loop's back edge in the first copy jumps straight
+    /// to the entry (an exit to the block's own start is chained from the
+    /// start, as in the portable backend); everything else goes through the
+    /// link.
+    fn exit_to(&mut self, k: usize, s: &Shape, pass: Pass) -> R {
+        if !(s.self_exit[k] && pass == Pass::Main) {
+            return self.chain_exit(k);
+        }
+        self.mark(Mark::Chain(k))?;
+        self.a.jmp(s.entry)
+    }
+
+    /// `esi = rs1 + off` (a guest address).
+    fn address(&mut self, rs1: u8, o: i32) -> R {
+        if rs1 == 0 {
+            self.a.mov(esi, o as u32)
+        } else if let Some(h) = pinned_host(rs1) {
+            if o == 0 {
+                self.a.mov(esi, h.r32)
+            } else {
+                self.a.lea(esi, dword_ptr(h.r64 + o))
+            }
+        } else {
+            self.a.mov(esi, dword_ptr(r15 + reg_off(rs1)))?;
+            if o != 0 {
+                self.a.add(esi, o)?;
+            }
+            Ok(())
+        }
+    }
+
+    /// Jumps to `slow` unless `esi` is in the identity window and aligned.
+    fn window_check(&mut self, bytes: u32, slow: CodeLabel) -> R {
+        self.a
+            .cmp(esi, dword_ptr(r15 + off(offset_of!(Ctx, flat))))?;
+        self.a.jae(slow)?;
+        if bytes > 1 {
+            self.a.test(esi, bytes - 1)?;
+            self.a.jnz(slow)?;
+        }
+        Ok(())
+    }
+
+    /// A load: guest RAM read directly in the identity window, the
+    /// machine's load path out of line.
+    fn load_op(&mut self, op: LoadOp, rd: u8, rs1: u8, o: i32, i: u32, resume: CodeLabel) -> R {
+        let slow = self.a.create_label();
+        self.address(rs1, o)?;
+        self.window_check(op.width().bytes(), slow)?;
+        self.a
+            .mov(rax, qword_ptr(r15 + off(offset_of!(Ctx, ram))))?;
+        let dst = pinned(rd).filter(|_| rd != 0).unwrap_or(eax);
+        match op {
+            LoadOp::Lw => self.a.mov(dst, dword_ptr(rax + rsi))?,
+            LoadOp::Lh => self.a.movsx(dst, word_ptr(rax + rsi))?,
+            LoadOp::Lhu => self.a.movzx(dst, word_ptr(rax + rsi))?,
+            LoadOp::Lb => self.a.movsx(dst, byte_ptr(rax + rsi))?,
+            LoadOp::Lbu => self.a.movzx(dst, byte_ptr(rax + rsi))?,
+        }
+        if dst == eax {
+            self.store(rd, eax)?;
+        }
+        let k = LoadOp::ALL.iter().position(|x| *x == op).unwrap_or(0);
+        self.slow.push(Slow::Load {
+            at: slow,
+            k,
+            rd,
+            i,
+            resume,
+        });
+        Ok(())
+    }
+
+    /// A store: guest RAM written directly in the identity window to a
+    /// frame with no protection and no cached code (the interpreter's store
+    /// fast path there), the machine's store path out of line.
+    fn store_op(&mut self, width: Width, rs2: u8, rs1: u8, o: i32, i: u32, resume: CodeLabel) -> R {
+        let slow = self.a.create_label();
+        self.address(rs1, o)?;
+        let value = if rs2 == 0 {
+            Value::Zero
+        } else if let Some(h) = pinned(rs2) {
+            Value::Reg(h)
+        } else {
+            self.a.mov(edx, dword_ptr(r15 + reg_off(rs2)))?;
+            Value::Edx
+        };
+        self.window_check(width.bytes(), slow)?;
+        self.a.mov(eax, esi)?;
+        self.a.shr(eax, 12)?;
+        self.a
+            .mov(rcx, qword_ptr(r15 + off(offset_of!(Ctx, watch))))?;
+        self.a.cmp(byte_ptr(rcx + rax), 0)?;
+        self.a.jne(slow)?;
+        self.a
+            .mov(rax, qword_ptr(r15 + off(offset_of!(Ctx, ram))))?;
+        let h = pinned_host(rs2);
+        match (width, value, h) {
+            (Width::Byte, Value::Zero, _) => self.a.mov(byte_ptr(rax + rsi), 0)?,
+            (Width::Half, Value::Zero, _) => self.a.mov(word_ptr(rax + rsi), 0)?,
+            (Width::Word, Value::Zero, _) => self.a.mov(dword_ptr(rax + rsi), 0)?,
+            (Width::Byte, Value::Reg(_), Some(h)) => self.a.mov(byte_ptr(rax + rsi), h.r8)?,
+            (Width::Half, Value::Reg(_), Some(h)) => self.a.mov(word_ptr(rax + rsi), h.r16)?,
+            (Width::Word, Value::Reg(_), Some(h)) => self.a.mov(dword_ptr(rax + rsi), h.r32)?,
+            (Width::Byte, _, _) => self.a.mov(byte_ptr(rax + rsi), dl)?,
+            (Width::Half, _, _) => self.a.mov(word_ptr(rax + rsi), dx)?,
+            (Width::Word, _, _) => self.a.mov(dword_ptr(rax + rsi), edx)?,
+        }
+        let w = match width {
+            Width::Byte => 0,
+            Width::Half => 1,
+            Width::Word => 2,
+        };
+        self.slow.push(Slow::Store {
+            at: slow,
+            w,
+            value,
+            i,
+            resume,
+        });
+        Ok(())
+    }
+
+    /// The out-of-line slow paths, after the body.
+    fn slow_paths(&mut self) -> R {
+        for s in std::mem::take(&mut self.slow) {
+            match s {
+                Slow::Load {
+                    mut at,
+                    k,
+                    rd,
+                    i,
+                    resume,
+                } => {
+                    self.a.set_label(&mut at)?;
+                    self.call(
+                        offset_of!(Ctx, load_fn) + 8 * k,
+                        "load (outside the window)",
+                    )?;
+                    self.a.bt(rax, 32)?;
+                    self.leave_if(
+                        CodeAssembler::jc,
+                        Tail::Leave {
+                            code: exit::STOP,
+                            done: i,
+                            op: i,
+                        },
+                    )?;
+                    self.store(rd, eax)?;
+                    self.a.jmp(resume)?;
+                }
+                Slow::Store {
+                    mut at,
+                    w,
+                    value,
+                    i,
+                    resume,
+                } => {
+                    self.a.set_label(&mut at)?;
+                    match value {
+                        Value::Edx => {}
+                        Value::Reg(h) => self.a.mov(edx, h)?,
+                        Value::Zero => self.a.xor(edx, edx)?,
+                    }
+                    self.call(offset_of!(Ctx, store_fn) + 8 * w, "store")?;
+                    self.a.test(eax, eax)?;
+                    self.a.jz(resume)?;
+                    self.a.cmp(eax, 1)?;
+                    self.leave_if(
+                        CodeAssembler::je,
+                        Tail::Leave {
+                            code: exit::CUT,
+                            done: i + 1,
+                            op: i,
+                        },
+                    )?;
+                    self.leave_if(
+                        CodeAssembler::jmp,
+                        Tail::Leave {
+                            code: exit::STOP,
+                            done: i,
+                            op: i,
+                        },
+                    )?;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 pub(super) struct Generated {

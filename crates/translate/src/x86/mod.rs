@@ -43,7 +43,9 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::mem::offset_of;
 
 use iced_x86::code_asm::{
-    AsmRegister32, CodeAssembler, CodeLabel, ebp, ebx, edi, r8d, r9d, r10d, r11d, r12d, r13d,
+    AsmRegister8, AsmRegister16, AsmRegister32, AsmRegister64, CodeAssembler, CodeLabel, bl, bp,
+    bpl, bx, di, dil, ebp, ebx, edi, r8, r8b, r8d, r8w, r9, r9b, r9d, r9w, r10, r10b, r10d, r10w,
+    r11, r11b, r11d, r11w, r12, r12b, r12d, r12w, r13, r13b, r13d, r13w, rbp, rbx, rdi,
 };
 use vmlab_machine::Machine;
 use vmlab_machine::engine_support::EngineStop;
@@ -220,24 +222,48 @@ fn reg_off(r: u8) -> i32 {
     off(offset_of!(Ctx, regs)) + 4 * i32::from(r)
 }
 
+/// One host register in its four widths.
+#[derive(Clone, Copy)]
+struct Host {
+    r32: AsmRegister32,
+    r64: AsmRegister64,
+    r16: AsmRegister16,
+    r8: AsmRegister8,
+}
+
+/// Shorthand for [`Host`].
+const fn host(d: AsmRegister32, q: AsmRegister64, w: AsmRegister16, b: AsmRegister8) -> Host {
+    Host {
+        r32: d,
+        r64: q,
+        r16: w,
+        r8: b,
+    }
+}
+
 /// Guest registers kept in host registers inside generated code (the most
 /// used ones of the compute kernels): (guest number, host register, host
 /// register is callee-saved). The trampoline loads them, the exit stub
 /// stores them back; caller-saved ones are saved around callbacks.
-const PINNED: [(u8, AsmRegister32, bool); 9] = [
-    (8, ebx, true),    // t0
-    (9, ebp, true),    // t1
-    (3, r12d, true),   // a0
-    (12, r13d, true),  // s0
-    (10, r8d, false),  // t2
-    (4, r9d, false),   // a1
-    (2, r10d, false),  // sp
-    (11, r11d, false), // t3
-    (1, edi, false),   // ra
+const PINNED: [(u8, Host, bool); 9] = [
+    (8, host(ebx, rbx, bx, bl), true),        // t0
+    (9, host(ebp, rbp, bp, bpl), true),       // t1
+    (3, host(r12d, r12, r12w, r12b), true),   // a0
+    (12, host(r13d, r13, r13w, r13b), true),  // s0
+    (10, host(r8d, r8, r8w, r8b), false),     // t2
+    (4, host(r9d, r9, r9w, r9b), false),      // a1
+    (2, host(r10d, r10, r10w, r10b), false),  // sp
+    (11, host(r11d, r11, r11w, r11b), false), // t3
+    (1, host(edi, rdi, di, dil), false),      // ra
 ];
 
 /// The host register guest register `r` lives in, if pinned.
 fn pinned(r: u8) -> Option<AsmRegister32> {
+    pinned_host(r).map(|h| h.r32)
+}
+
+/// The host register guest register `r` lives in, in all widths, if pinned.
+fn pinned_host(r: u8) -> Option<Host> {
     PINNED.iter().find(|p| p.0 == r).map(|p| p.1)
 }
 
@@ -259,6 +285,8 @@ struct Gen<'a> {
     data: &'a Data,
     /// Out-of-line exit paths, emitted after the body.
     tails: Vec<(CodeLabel, Tail)>,
+    /// Out-of-line load and store slow paths, emitted after the body.
+    slow: Vec<generate::Slow>,
     /// Marks by the index of the instruction they precede.
     marks: Vec<(usize, Mark)>,
 }

@@ -88,14 +88,14 @@ pub(super) fn build_trampoline() -> Result<(Code, u64), String> {
         a.mov(r15, rdi)?;
         a.mov(r14, qword_ptr(r15 + off(offset_of!(Ctx, left))))?;
         for (g, h, _) in PINNED {
-            a.mov(h, dword_ptr(r15 + reg_off(g)))?;
+            a.mov(h.r32, dword_ptr(r15 + reg_off(g)))?;
         }
         a.jmp(rsi)?;
         // The exit stub: exit code in rax.
         a.set_label(&mut exit_label)?;
         a.mov(qword_ptr(r15 + off(offset_of!(Ctx, left))), r14)?;
         for (g, h, _) in PINNED {
-            a.mov(dword_ptr(r15 + reg_off(g)), h)?;
+            a.mov(dword_ptr(r15 + reg_off(g)), h.r32)?;
         }
         a.add(rsp, 8)?;
         a.pop(r15)?;
