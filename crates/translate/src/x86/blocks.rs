@@ -1,6 +1,7 @@
 //! The backend's block store: construction, compiling a block into it,
 //! validation, indirect-jump lookup and inline caches, and the run loop.
 
+use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 
 use vmlab_isa::Exception;
@@ -33,7 +34,7 @@ impl X86Backend {
             epoch: 2,
             chained: 0,
             indirect: 0,
-            ic_gen: 1,
+            ic_epoch: 1,
             exit_fn: exit_stub,
             load_fn: [
                 exec_mem::load_helper::<0> as *const () as usize as u64,
@@ -69,6 +70,7 @@ impl X86Backend {
             compile_ns: 0,
             by_va: HashMap::default(),
             indirect_caches: false,
+            pending_link: None,
         }
     }
 
@@ -145,16 +147,11 @@ impl X86Backend {
             return;
         };
         let d = &f.data;
-        if d.ic_gen.get() != self.ctx.ic_gen {
-            d.ic_gen.set(self.ctx.ic_gen);
-            for e in &d.ic {
-                e.set(0);
-            }
-        }
         let k = d.ic_next.get() as usize & 1;
         d.ic_next.set((k as u32) ^ 1);
-        d.ic_va[k].set(pc);
-        d.ic[k].set(t.code.addr());
+        d.ic[k].va.set(pc);
+        d.ic[k].addr.set(t.code.addr() + t.entry);
+        d.ic[k].epoch.set(self.ctx.ic_epoch);
     }
 
     pub(super) fn unlink_into(&mut self, id: BlockId) {
@@ -164,7 +161,9 @@ impl X86Backend {
         };
         for (from, k) in incoming {
             if let Some(Some(f)) = self.slots.get(from) {
-                f.data.links[k].set(0);
+                f.data.links[k].addr.set(0);
+                f.data.links[k].epoch.set(0);
+                f.data.link_to[k].set(None);
             }
         }
     }
@@ -203,12 +202,14 @@ impl X86Backend {
             incoming: HashSet::new(),
         });
         // An exit back to the block's own start is chained from the start
-        // (as in the portable backend).
-        if let Some(Some(b)) = self.slots.get(id) {
+        // (as in the portable backend), validated when first taken.
+        if let Some(Some(b)) = self.slots.get_mut(id) {
             if b.native {
                 for (k, &e) in b.exits.iter().enumerate() {
                     if e == t.va {
-                        b.data.links[k].set(b.code.addr());
+                        b.data.links[k].addr.set(b.code.addr() + b.entry);
+                        b.data.link_to[k].set(Some(id));
+                        b.incoming.insert((id, k));
                     }
                 }
             }
@@ -223,12 +224,22 @@ impl X86Backend {
         m: &mut Machine,
         vcpu: &mut dyn VirtualCpu,
     ) -> BlockExit {
-        // The engine validated `id`; chains out of it revalidate their
-        // targets whenever the machine's chain epoch moved.
+        // The engine validated `id`; links are followed only while they
+        // were validated in the current chain epoch.
         let me = epoch_of(m);
         if me != self.ctx.machine_epoch {
             self.ctx.machine_epoch = me;
             self.ctx.epoch = self.ctx.epoch.wrapping_add(2);
+            self.ctx.ic_epoch += 1;
+        }
+        // A link the engine patched or confirmed on its way here leads to a
+        // block it just validated.
+        if let Some((from, k, to)) = self.pending_link.take() {
+            if let (Some(Some(f)), true) = (self.slots.get(from), to == id) {
+                if f.data.link_to[k].get() == Some(to) {
+                    f.data.links[k].epoch.set(self.ctx.epoch);
+                }
+            }
         }
         let mut id = id;
         for r in 1..16u8 {
@@ -241,7 +252,6 @@ impl X86Backend {
             if !b.native || m.engine_room() < b.len as u64 {
                 return self.run_portable(id, m, vcpu);
             }
-            b.data.epoch.set(self.ctx.epoch);
             let target = b.code.addr() + b.entry;
             let room = m.engine_room();
             self.ctx.left = room;
@@ -283,15 +293,6 @@ impl X86Backend {
                     m.set_pc(fb.va);
                     return self.run_portable(from, m, vcpu);
                 }
-                exit::VALIDATE => {
-                    m.set_pc(fb.va);
-                    if m.engine_room() > 0 && self.valid(from, m) {
-                        self.stats.chained_transfers += 1;
-                        id = from;
-                        continue;
-                    }
-                    return BlockExit::Continue;
-                }
                 exit::STOP | exit::DIVZERO => {
                     let stop = if code == exit::DIVZERO {
                         EngineStop::Trap(Exception::DivideByZero, 0)
@@ -315,6 +316,16 @@ impl X86Backend {
                     let k = k as usize;
                     let pc = fb.exits.get(k).copied().unwrap_or(fb.va);
                     m.set_pc(pc);
+                    // A link validated in an older epoch: validate its
+                    // target again (what the engine's lookup would check).
+                    if let Some(to) = fb.data.link_to.get(k).and_then(Cell::get) {
+                        if m.engine_room() > 0 && self.valid(to, m) {
+                            fb.data.links[k].epoch.set(self.ctx.epoch);
+                            self.stats.chained_transfers += 1;
+                            id = to;
+                            continue;
+                        }
+                    }
                     return BlockExit::Direct { from, exit: k, pc };
                 }
             }

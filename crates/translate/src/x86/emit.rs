@@ -9,7 +9,7 @@ use iced_x86::code_asm::{
 };
 use vmlab_isa::{AluOp, ImmOp};
 
-use super::{Ctx, Data, Gen, Mark, PINNED, R, Tail, exit, off, pinned, reg_off};
+use super::{Ctx, Data, Gen, Ic, Link, Mark, PINNED, R, Tail, exit, off, pinned, reg_off};
 
 impl Gen<'_> {
     pub(super) fn load(&mut self, dst: AsmRegister32, r: u8) -> R {
@@ -87,49 +87,56 @@ impl Gen<'_> {
         self.a.jmp(qword_ptr(r15 + off(offset_of!(Ctx, exit_fn))))
     }
 
-    /// An indirect jump (target in `eax`): through the inline cache when it
-    /// holds the target, else to Rust for a lookup (target in `ctx.pc`).
+    /// An indirect jump (target in `eax`): through the inline cache when an
+    /// entry holds the target and is of the current inline-cache epoch, else
+    /// to Rust for a lookup (target in `ctx.pc`).
     pub(super) fn indirect_exit(&mut self) -> R {
         self.mark(Mark::Chain(2))?;
-        let a = &mut self.a;
-        let mut miss = a.create_label();
-        let mut second = a.create_label();
-        let mut hit = a.create_label();
-        a.mov(rcx, self.data as *const Data as u64)?;
-        a.mov(rdx, qword_ptr(rcx + off(offset_of!(Data, ic_gen))))?;
-        a.cmp(rdx, qword_ptr(r15 + off(offset_of!(Ctx, ic_gen))))?;
-        a.jne(miss)?;
-        a.cmp(eax, dword_ptr(rcx + off(offset_of!(Data, ic_va))))?;
-        a.jne(second)?;
-        a.mov(rdx, qword_ptr(rcx + off(offset_of!(Data, ic))))?;
-        a.jmp(hit)?;
-        a.set_label(&mut second)?;
-        a.cmp(eax, dword_ptr(rcx + off(offset_of!(Data, ic_va)) + 4))?;
-        a.jne(miss)?;
-        a.mov(rdx, qword_ptr(rcx + off(offset_of!(Data, ic)) + 8))?;
-        a.set_label(&mut hit)?;
-        a.test(rdx, rdx)?;
-        a.jz(miss)?;
-        a.inc(qword_ptr(r15 + off(offset_of!(Ctx, indirect))))?;
-        a.jmp(rdx)?;
-        a.set_label(&mut miss)?;
-        a.mov(dword_ptr(r15 + off(offset_of!(Ctx, pc))), eax)?;
+        let mut miss = self.a.create_label();
+        self.a.mov(rcx, self.data as *const Data as u64)?;
+        for e in 0..2 {
+            let base = off(offset_of!(Data, ic) + e * std::mem::size_of::<Ic>());
+            // The second entry's mismatch is a miss.
+            let mut next = if e == 0 { self.a.create_label() } else { miss };
+            let a = &mut self.a;
+            a.cmp(eax, dword_ptr(rcx + base + off(offset_of!(Ic, va))))?;
+            a.jne(next)?;
+            a.mov(rdx, qword_ptr(rcx + base + off(offset_of!(Ic, epoch))))?;
+            a.cmp(rdx, qword_ptr(r15 + off(offset_of!(Ctx, ic_epoch))))?;
+            a.jne(miss)?;
+            a.inc(qword_ptr(r15 + off(offset_of!(Ctx, indirect))))?;
+            a.jmp(qword_ptr(rcx + base + off(offset_of!(Ic, addr))))?;
+            if e == 0 {
+                a.set_label(&mut next)?;
+            }
+        }
+        self.a.set_label(&mut miss)?;
+        self.a
+            .mov(dword_ptr(r15 + off(offset_of!(Ctx, pc))), eax)?;
         self.leave_now(exit::INDIRECT)
     }
 
-    /// Direct exit `k`: through its link if patched, else to the engine.
+    /// Direct exit `k`: through its link while it was validated in this
+    /// chain epoch, else to Rust (which validates the target again, or
+    /// hands the exit to the engine).
     pub(super) fn chain_exit(&mut self, k: usize) -> R {
         self.mark(Mark::Chain(k))?;
-        let link = self.data.links[k].as_ptr() as u64;
+        let link = &self.data.links[k] as *const Link as u64;
         self.a.mov(rax, link)?;
-        self.a.mov(rax, qword_ptr(rax))?;
-        self.a.test(rax, rax)?;
-        let mut unlinked = self.a.create_label();
-        self.a.jz(unlinked)?;
-        self.a.inc(qword_ptr(r15 + off(offset_of!(Ctx, chained))))?;
-        self.a.jmp(rax)?;
-        self.a.set_label(&mut unlinked)?;
-        self.leave_now(exit::DIRECT + k as u64)
+        self.a.mov(rcx, qword_ptr(rax + off(offset_of!(Link, epoch))))?;
+        self.a
+            .cmp(rcx, qword_ptr(r15 + off(offset_of!(Ctx, epoch))))?;
+        self.leave_if(
+            CodeAssembler::jne,
+            Tail::Leave {
+                code: exit::DIRECT + k as u64,
+                done: 0,
+                op: 0,
+            },
+        )?;
+        self.a
+            .inc(qword_ptr(r15 + off(offset_of!(Ctx, chained))))?;
+        self.a.jmp(qword_ptr(rax + off(offset_of!(Link, addr))))
     }
 
     /// The out-of-line exits, after the body.

@@ -97,19 +97,6 @@ pub(super) fn generate(
     let mut entry = g.a.create_label();
     (|| -> R {
         let n = t.len() as u32;
-        // Chain entry: validated in this epoch?
-        g.mark(Mark::Entry("chain entry: validated in this epoch?"))?;
-        g.a.mov(rax, data.epoch.as_ptr() as u64)?;
-        g.a.mov(rcx, qword_ptr(rax))?;
-        g.a.cmp(rcx, qword_ptr(r15 + off(offset_of!(Ctx, epoch))))?;
-        g.leave_if(
-            CodeAssembler::jne,
-            Tail::Leave {
-                code: exit::VALIDATE,
-                done: 0,
-                op: 0,
-            },
-        )?;
         g.a.set_label(&mut entry)?;
         g.mark(Mark::Entry(
             "entry: whole block before the next event check?",

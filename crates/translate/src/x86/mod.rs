@@ -12,22 +12,24 @@
 //! | `ebx` `ebp` `r12d` `r13d` `r8d`..`r11d` `edi` | pinned guest registers (`PINNED`) |
 //! | `rax`, `rcx`, `rdx`, `rsi` | scratch and callback arguments (`rdi` too, at a callback) |
 //!
-//! Every block begins with a *chain entry* that checks the block was
-//! validated in the current chain epoch (the machine's TLB and code
-//! generations unchanged since: [`Machine::engine_chain_epoch`]), then the
-//! *entry*: `cmp r14, len; jb room-exit`, so a block runs only when all of it
-//! fits before the next event check and an interrupt lands exactly where
-//! the interpreter takes it. ALU ops, branches and jumps are native; an
+//! Every block begins with its *entry*: `cmp r14, len; jb room-exit`, so a
+//! block runs only when all of it fits before the next event check and an
+//! interrupt lands exactly where the interpreter takes it. ALU ops, branches and jumps are native; an
 //! aligned load or store in the identity window (paging off) touches guest
 //! RAM directly (a store only when its frame's watch byte says no
 //! protection and no cached code), every other one calls into Rust (the
 //! machine's own load and store paths, so TLB, faults, write protection
-//! and code invalidation are the shared code). Direct exits jump through a link in heap memory (RW, never
-//! executable), patched by [`Backend::chain`], to the successor's chain
-//! entry, with no return to Rust. Blocks holding inline operations,
+//! and code invalidation are the shared code). Direct exits jump through a
+//! link in heap memory (RW, never executable), patched by
+//! [`Backend::chain`], to the successor's entry, with no return to Rust,
+//! while the link was validated in the current chain epoch (the machine's
+//! TLB and code generations unchanged since:
+//! [`Machine::engine_chain_epoch`]); a stale link returns to Rust, which
+//! validates the successor again. Indirect jumps go through a two-entry
+//! inline cache tagged the same way. Blocks holding inline operations,
 //! callouts or native system instructions run through the embedded
-//! [`PortableBackend`] (their native code is only the chain entry and an
-//! exit), as does a block that does not fit before the next event check.
+//! [`PortableBackend`] (their native code is only an exit), as does a block
+//! that does not fit before the next event check.
 
 mod blocks;
 mod emit;
@@ -75,8 +77,9 @@ pub(crate) struct Ctx {
     chained: u64,
     /// Indirect jumps that hit an inline cache.
     indirect: u64,
-    /// The inline caches' generation.
-    ic_gen: u64,
+    /// The inline caches' epoch: moves with the chain epoch and whenever
+    /// a block is dropped (an entry may lead to it).
+    ic_epoch: u64,
     /// The exit stub's address.
     exit_fn: u64,
     /// The load callbacks' addresses, by `LoadOp::ALL` index.
@@ -111,7 +114,6 @@ mod exit {
     pub(super) const DIRECT: u64 = 0;
     pub(super) const INDIRECT: u64 = 8;
     pub(super) const ROOM: u64 = 9;
-    pub(super) const VALIDATE: u64 = 10;
     pub(super) const PORTABLE: u64 = 11;
     pub(super) const STOP: u64 = 12;
     pub(super) const DIVZERO: u64 = 13;
@@ -143,23 +145,38 @@ impl Hasher for AddrHasher {
     }
 }
 
-/// Heap data a block's code reads: its validation epoch and its direct
-/// exits' links (the successor's chain entry, or 0).
+/// A direct exit's link: the successor's entry, followed while `epoch`
+/// is the context's chain epoch (0: never).
+#[derive(Debug, Default)]
+#[repr(C)]
+struct Link {
+    addr: Cell<u64>,
+    epoch: Cell<u64>,
+}
+
+/// An inline-cache entry: jump to `addr` when the target is `va` and
+/// `epoch` is the context's inline-cache epoch.
+#[derive(Debug, Default)]
+#[repr(C)]
+struct Ic {
+    addr: Cell<u64>,
+    epoch: Cell<u64>,
+    va: Cell<u32>,
+}
+
+/// Heap data a block's code reads: its direct exits' links and its
+/// indirect exit's inline cache.
 #[derive(Debug, Default)]
 #[repr(C)]
 struct Data {
-    epoch: Cell<u64>,
     /// Direct exits 0 and 1.
-    links: [Cell<u64>; 2],
-    /// The indirect exit's two-entry inline cache: successors' chain
-    /// entries, valid while `ic_gen` equals the context's (bumped whenever
-    /// any block is dropped).
-    ic: [Cell<u64>; 2],
-    /// The guest addresses the inline cache holds.
-    ic_va: [Cell<u32>; 2],
-    ic_gen: Cell<u64>,
+    links: [Link; 2],
+    /// The indirect exit's two-entry inline cache.
+    ic: [Ic; 2],
     /// The entry the next fill replaces.
     ic_next: Cell<u32>,
+    /// The block each link leads to (read by Rust only).
+    link_to: [Cell<Option<BlockId>>; 2],
 }
 
 /// What a host-code offset is, for listings.
@@ -171,7 +188,7 @@ enum Mark {
     Callout(&'static str),
     /// Direct exit `k`'s chain jump.
     Chain(usize),
-    /// The chain entry / the entry.
+    /// The entry, or the start of a part of the code.
     Entry(&'static str),
 }
 
@@ -187,7 +204,7 @@ struct Compiled {
     exits: Vec<u32>,
     code: Placed,
     data: Box<Data>,
-    /// Offset of the entry (after the chain entry).
+    /// Offset of the entry.
     entry: u64,
     marks: Vec<(u64, Mark)>,
     guest: Vec<(u32, String)>,
@@ -210,6 +227,9 @@ pub struct X86Backend {
     by_va: HashMap<(u32, bool), BlockId, BuildHasherDefault<AddrHasher>>,
     /// Resolve indirect jumps in the backend (inline caches, own lookup).
     indirect_caches: bool,
+    /// The link the engine patched (or confirmed) before the current run:
+    /// (from, exit, to).
+    pending_link: Option<(BlockId, usize, BlockId)>,
 }
 
 /// A displacement from a field offset.
@@ -319,7 +339,7 @@ impl Backend for X86Backend {
         // Blocks run by the portable backend chain there.
         self.portable.chain(from, exit, to);
         let target = match self.slots.get(to) {
-            Some(Some(b)) => (b.va, b.code.addr()),
+            Some(Some(b)) => (b.va, b.code.addr() + b.entry),
             _ => return,
         };
         let Some(Some(f)) = self.slots.get(from) else {
@@ -328,20 +348,23 @@ impl Backend for X86Backend {
         if exit >= f.exits.len() || f.exits[exit] != target.0 || !f.native {
             return;
         }
-        if f.data.links[exit].get() == target.1 {
+        // The engine validated `to` just now; the run that follows stamps
+        // the link with the epoch it was validated in.
+        self.pending_link = Some((from, exit, to));
+        if f.data.link_to[exit].get() == Some(to) {
             return;
         }
         // Unlink whatever the exit pointed to before.
-        let old = f.data.links[exit].get();
-        if old != 0 {
-            for b in self.slots.iter_mut().flatten() {
-                if b.code.addr() == old {
-                    b.incoming.remove(&(from, exit));
-                }
+        if let Some(old) = f.data.link_to[exit].get() {
+            if let Some(Some(b)) = self.slots.get_mut(old) {
+                b.incoming.remove(&(from, exit));
             }
         }
         if let Some(Some(f)) = self.slots.get(from) {
-            f.data.links[exit].set(target.1);
+            let link = &f.data.links[exit];
+            link.addr.set(target.1);
+            link.epoch.set(0);
+            f.data.link_to[exit].set(Some(to));
         }
         if let Some(Some(t)) = self.slots.get_mut(to) {
             t.incoming.insert((from, exit));
@@ -350,17 +373,18 @@ impl Backend for X86Backend {
     }
 
     fn discard(&mut self, id: BlockId) {
-        // Inline caches may point at it: invalidate them all.
-        self.ctx.ic_gen += 1;
+        // Inline caches may lead to it: invalidate them all.
+        self.ctx.ic_epoch += 1;
+        self.pending_link = None;
         self.unlink_into(id);
         // Links out of the block die with it; drop it from its successors'
         // incoming sets.
-        let outgoing: Vec<u64> = match self.slots.get(id) {
-            Some(Some(b)) => b.data.links.iter().map(Cell::get).collect(),
+        let outgoing: Vec<BlockId> = match self.slots.get(id) {
+            Some(Some(b)) => b.data.link_to.iter().filter_map(Cell::get).collect(),
             _ => return,
         };
-        for b in self.slots.iter_mut().flatten() {
-            if outgoing.contains(&b.code.addr()) {
+        for to in outgoing {
+            if let Some(Some(b)) = self.slots.get_mut(to) {
                 b.incoming.retain(|(f, _)| *f != id);
             }
         }
@@ -376,7 +400,8 @@ impl Backend for X86Backend {
     }
 
     fn flush(&mut self) {
-        self.ctx.ic_gen += 1;
+        self.ctx.ic_epoch += 1;
+        self.pending_link = None;
         self.slots.clear();
         self.arena.clear();
         self.by_va.clear();
