@@ -25,7 +25,7 @@ impl X86Backend {
     /// # Panics
     /// If the host refuses an executable mapping.
     pub fn new() -> X86Backend {
-        let (trampoline, exit_stub) =
+        let (trampoline, exit_stub, thunks) =
             build_trampoline().expect("x86-64 backend: cannot map executable memory");
         let ctx = Box::new(Ctx {
             regs: [0; 16],
@@ -48,8 +48,7 @@ impl X86Backend {
                 exec_mem::store_helper::<2> as *const () as usize as u64,
                 exec_mem::store_helper::<4> as *const () as usize as u64,
             ],
-            block: 0,
-            op: 0,
+            thunks,
             pc: 0,
             _pad: 0,
             ram: 0,
@@ -259,7 +258,9 @@ impl X86Backend {
             self.ctx.stop = None;
             let chained_before = self.ctx.chained;
             let indirect_before = self.ctx.indirect;
-            let code = exec_mem::enter(&self.trampoline, target, &mut self.ctx, m);
+            let word = exec_mem::enter(&self.trampoline, target, &mut self.ctx, m);
+            let (code, done, op, from) = exit::parts(word);
+            self.ctx.left -= done;
             self.ctx.pending = room - self.ctx.left;
             self.stats.chained_transfers += self.ctx.chained - chained_before;
             self.stats.indirect_lookups += self.ctx.indirect - indirect_before;
@@ -268,7 +269,7 @@ impl X86Backend {
             for r in 1..16u8 {
                 m.engine_set(r, self.ctx.regs[r as usize]);
             }
-            let from = self.ctx.block as BlockId;
+            let from = from as BlockId;
             let Some(Some(fb)) = self.slots.get(from) else {
                 return BlockExit::Continue;
             };
@@ -302,14 +303,14 @@ impl X86Backend {
                             .take()
                             .unwrap_or(EngineStop::Trap(Exception::BusError, 0))
                     };
-                    m.set_pc(at(self.ctx.op));
+                    m.set_pc(at(op));
                     return match m.engine_deliver(stop) {
                         Some(exit) => BlockExit::Exit { from, exit },
                         None => BlockExit::Continue,
                     };
                 }
                 exit::CUT => {
-                    m.set_pc(at(self.ctx.op + 1));
+                    m.set_pc(at(op + 1));
                     return BlockExit::Continue;
                 }
                 k => {

@@ -5,11 +5,11 @@ use std::mem::offset_of;
 
 use iced_x86::code_asm::{
     AsmRegister32, CodeAssembler, CodeLabel, dword_ptr, eax, ecx, edx, qword_ptr, r14, r15, rax,
-    rcx, rdi, rdx,
+    rcx, rdx, rsi,
 };
 use vmlab_isa::{AluOp, ImmOp};
 
-use super::{Ctx, Data, Gen, Ic, Link, Mark, PINNED, R, Tail, exit, off, pinned, reg_off};
+use super::{Ctx, Data, Gen, Ic, Link, Mark, R, Tail, exit, off, pinned, reg_off};
 
 impl Gen<'_> {
     pub(super) fn load(&mut self, dst: AsmRegister32, r: u8) -> R {
@@ -43,21 +43,6 @@ impl Gen<'_> {
         }
     }
 
-    /// Saves (or restores) the caller-saved pinned registers around a
-    /// callback.
-    fn save_pinned(&mut self, restore: bool) -> R {
-        for (g, h, callee) in PINNED {
-            if !callee {
-                if restore {
-                    self.a.mov(h.r32, dword_ptr(r15 + reg_off(g)))?;
-                } else {
-                    self.a.mov(dword_ptr(r15 + reg_off(g)), h.r32)?;
-                }
-            }
-        }
-        Ok(())
-    }
-
     pub(super) fn mark(&mut self, m: Mark) -> R {
         self.marks.push((self.a.instructions().len(), m));
         Ok(())
@@ -81,9 +66,13 @@ impl Gen<'_> {
 
     /// Leaves right here with `code` (after retiring already).
     pub(super) fn leave_now(&mut self, code: u64) -> R {
-        self.a
-            .mov(dword_ptr(r15 + off(offset_of!(Ctx, block))), self.id)?;
-        self.a.mov(eax, code as u32)?;
+        self.leave(code, 0, 0)
+    }
+
+    /// Leaves with the exit word of `code`, `done` instructions retired
+    /// that `r14` does not count yet, and op index `op` ([`exit::word`]).
+    fn leave(&mut self, code: u64, done: u32, op: u32) -> R {
+        self.a.mov(rax, exit::word(code, done, op, self.id))?;
         self.a.jmp(qword_ptr(r15 + off(offset_of!(Ctx, exit_fn))))
     }
 
@@ -101,8 +90,8 @@ impl Gen<'_> {
             let a = &mut self.a;
             a.cmp(eax, dword_ptr(rcx + base + off(offset_of!(Ic, va))))?;
             a.jne(next)?;
-            a.mov(rdx, qword_ptr(rcx + base + off(offset_of!(Ic, epoch))))?;
-            a.cmp(rdx, qword_ptr(r15 + off(offset_of!(Ctx, ic_epoch))))?;
+            a.mov(rsi, qword_ptr(rcx + base + off(offset_of!(Ic, epoch))))?;
+            a.cmp(rsi, qword_ptr(r15 + off(offset_of!(Ctx, ic_epoch))))?;
             a.jne(miss)?;
             a.inc(qword_ptr(r15 + off(offset_of!(Ctx, indirect))))?;
             a.jmp(qword_ptr(rcx + base + off(offset_of!(Ic, addr))))?;
@@ -111,8 +100,7 @@ impl Gen<'_> {
             }
         }
         self.a.set_label(&mut miss)?;
-        self.a
-            .mov(dword_ptr(r15 + off(offset_of!(Ctx, pc))), eax)?;
+        self.a.mov(dword_ptr(r15 + off(offset_of!(Ctx, pc))), eax)?;
         self.leave_now(exit::INDIRECT)
     }
 
@@ -123,7 +111,8 @@ impl Gen<'_> {
         self.mark(Mark::Chain(k))?;
         let link = &self.data.links[k] as *const Link as u64;
         self.a.mov(rax, link)?;
-        self.a.mov(rcx, qword_ptr(rax + off(offset_of!(Link, epoch))))?;
+        self.a
+            .mov(rcx, qword_ptr(rax + off(offset_of!(Link, epoch))))?;
         self.a
             .cmp(rcx, qword_ptr(r15 + off(offset_of!(Ctx, epoch))))?;
         self.leave_if(
@@ -134,8 +123,7 @@ impl Gen<'_> {
                 op: 0,
             },
         )?;
-        self.a
-            .inc(qword_ptr(r15 + off(offset_of!(Ctx, chained))))?;
+        self.a.inc(qword_ptr(r15 + off(offset_of!(Ctx, chained))))?;
         self.a.jmp(qword_ptr(rax + off(offset_of!(Link, addr))))
     }
 
@@ -144,19 +132,22 @@ impl Gen<'_> {
         let tails = std::mem::take(&mut self.tails);
         for (mut l, Tail::Leave { code, done, op }) in tails {
             self.a.set_label(&mut l)?;
-            self.a.mov(dword_ptr(r15 + off(offset_of!(Ctx, op))), op)?;
-            self.retire(done)?;
-            self.leave_now(code)?;
+            self.leave(code, done, op)?;
         }
         Ok(())
     }
 
-    pub(super) fn call(&mut self, field: usize, what: &'static str) -> R {
-        self.save_pinned(false)?;
-        self.a.mov(rdi, r15)?;
+    /// Calls callback thunk `k` (arguments in `esi`, `edx`; result in
+    /// `rax`; pinned registers and the RAM base survive).
+    pub(super) fn call(&mut self, k: usize, what: &'static str) -> R {
         self.mark(Mark::Callout(what))?;
-        self.a.call(qword_ptr(r15 + off(field)))?;
-        self.save_pinned(true)
+        self.a
+            .call(qword_ptr(r15 + off(offset_of!(Ctx, thunks) + 8 * k)))
+    }
+
+    /// `rdx` = guest RAM (after anything that used `rdx`).
+    pub(super) fn reload_ram(&mut self) -> R {
+        self.a.mov(rdx, qword_ptr(r15 + off(offset_of!(Ctx, ram))))
     }
 
     /// Sets the flags as `cmp x, y` would.
@@ -178,49 +169,58 @@ impl Gen<'_> {
         }
     }
 
-    /// `d = x op y` for add, sub, and, or, xor straight into a pinned `d`;
-    /// false if the shape does not allow it.
-    fn alu_pinned(&mut self, op: AluOp, d: u8, x: u8, y: u8) -> Result<bool, iced_x86::IcedError> {
-        let Some(hd) = pinned(d) else {
+    /// `d = x op y` for add, sub, and, or, xor: computed in `d`'s host
+    /// register when it is pinned (else in `eax`), with `y` read from its
+    /// host register or its slot; false if the shape does not allow it.
+    fn alu_simple(&mut self, op: AluOp, d: u8, x: u8, y: u8) -> Result<bool, iced_x86::IcedError> {
+        if y == 0
+            || !matches!(
+                op,
+                AluOp::Add | AluOp::Sub | AluOp::And | AluOp::Or | AluOp::Xor
+            )
+        {
             return Ok(false);
+        }
+        if d == 0 {
+            // Nothing to compute: these cannot trap.
+            return Ok(true);
+        }
+        // In place in d's host register unless that would clobber y first.
+        let (t, home) = match pinned(d) {
+            Some(hd) if !(d == y && d != x) => (hd, true),
+            _ => (eax, false),
         };
-        if y == 0 || (d == y && d != x) {
-            return Ok(false);
-        }
-        if !matches!(
-            op,
-            AluOp::Add | AluOp::Sub | AluOp::And | AluOp::Or | AluOp::Xor
-        ) {
-            return Ok(false);
-        }
-        if d != x {
-            self.load(hd, x)?;
+        if !(home && d == x) {
+            self.load(t, x)?;
         }
         let a = &mut self.a;
         match pinned(y) {
             Some(hy) => match op {
-                AluOp::Add => a.add(hd, hy)?,
-                AluOp::Sub => a.sub(hd, hy)?,
-                AluOp::And => a.and(hd, hy)?,
-                AluOp::Or => a.or(hd, hy)?,
-                _ => a.xor(hd, hy)?,
+                AluOp::Add => a.add(t, hy)?,
+                AluOp::Sub => a.sub(t, hy)?,
+                AluOp::And => a.and(t, hy)?,
+                AluOp::Or => a.or(t, hy)?,
+                _ => a.xor(t, hy)?,
             },
             None => {
                 let m = dword_ptr(r15 + reg_off(y));
                 match op {
-                    AluOp::Add => a.add(hd, m)?,
-                    AluOp::Sub => a.sub(hd, m)?,
-                    AluOp::And => a.and(hd, m)?,
-                    AluOp::Or => a.or(hd, m)?,
-                    _ => a.xor(hd, m)?,
+                    AluOp::Add => a.add(t, m)?,
+                    AluOp::Sub => a.sub(t, m)?,
+                    AluOp::And => a.and(t, m)?,
+                    AluOp::Or => a.or(t, m)?,
+                    _ => a.xor(t, m)?,
                 }
             }
+        }
+        if !home {
+            self.store(d, eax)?;
         }
         Ok(true)
     }
 
     pub(super) fn alu(&mut self, op: AluOp, d: u8, x: u8, y: u8, i: u32) -> R {
-        if self.alu_pinned(op, d, x, y)? {
+        if self.alu_simple(op, d, x, y)? {
             return Ok(());
         }
         self.load(eax, x)?;
@@ -287,8 +287,14 @@ impl Gen<'_> {
                     a.mov(eax, edx)?;
                 }
                 a.set_label(&mut done)?;
-                a.nop()?;
             }
+        }
+        if matches!(
+            op,
+            AluOp::Mulh | AluOp::Mulhu | AluOp::Div | AluOp::Rem | AluOp::Divu | AluOp::Remu
+        ) {
+            // rdx held the high half or the remainder: the RAM base again.
+            self.reload_ram()?;
         }
         self.store(d, eax)
     }
@@ -309,6 +315,10 @@ impl Gen<'_> {
                 imm_op(&mut self.a, op, hd, imm)?;
             }
             return Ok(());
+        }
+        if let (ImmOp::Add, 0, Some(hx)) = (op, imm, pinned(x)) {
+            // A move from a pinned register to a slot.
+            return self.store(d, hx);
         }
         self.load(eax, x)?;
         imm_op(&mut self.a, op, eax, imm)?;

@@ -15,8 +15,8 @@
 use std::mem::offset_of;
 
 use iced_x86::code_asm::{
-    AsmRegister32, CodeAssembler, CodeLabel, byte_ptr, dl, dword_ptr, dx, eax, edx, esi, qword_ptr,
-    r14, r15, rax, rcx, rsi, word_ptr,
+    AsmRegister32, CodeAssembler, CodeLabel, byte_ptr, cl, cx, dword_ptr, eax, ecx, edx, esi,
+    qword_ptr, r14, r15, rax, rdx, rsi, word_ptr,
 };
 use vmlab_isa::{BranchCond, Instr, LoadOp, Width};
 
@@ -37,8 +37,8 @@ enum Pass {
 /// Where a store's value is for the slow path's call (`edx`).
 #[derive(Clone, Copy)]
 pub(super) enum Value {
-    /// Already in `edx`.
-    Edx,
+    /// In `ecx`.
+    Ecx,
     /// In a pinned host register.
     Reg(AsmRegister32),
     /// Guest `r0`.
@@ -330,15 +330,13 @@ impl Gen<'_> {
         let slow = self.a.create_label();
         self.address(rs1, o)?;
         self.window_check(op.width().bytes(), slow)?;
-        self.a
-            .mov(rax, qword_ptr(r15 + off(offset_of!(Ctx, ram))))?;
         let dst = pinned(rd).filter(|_| rd != 0).unwrap_or(eax);
         match op {
-            LoadOp::Lw => self.a.mov(dst, dword_ptr(rax + rsi))?,
-            LoadOp::Lh => self.a.movsx(dst, word_ptr(rax + rsi))?,
-            LoadOp::Lhu => self.a.movzx(dst, word_ptr(rax + rsi))?,
-            LoadOp::Lb => self.a.movsx(dst, byte_ptr(rax + rsi))?,
-            LoadOp::Lbu => self.a.movzx(dst, byte_ptr(rax + rsi))?,
+            LoadOp::Lw => self.a.mov(dst, dword_ptr(rdx + rsi))?,
+            LoadOp::Lh => self.a.movsx(dst, word_ptr(rdx + rsi))?,
+            LoadOp::Lhu => self.a.movzx(dst, word_ptr(rdx + rsi))?,
+            LoadOp::Lb => self.a.movsx(dst, byte_ptr(rdx + rsi))?,
+            LoadOp::Lbu => self.a.movzx(dst, byte_ptr(rdx + rsi))?,
         }
         if dst == eax {
             self.store(rd, eax)?;
@@ -365,29 +363,27 @@ impl Gen<'_> {
         } else if let Some(h) = pinned(rs2) {
             Value::Reg(h)
         } else {
-            self.a.mov(edx, dword_ptr(r15 + reg_off(rs2)))?;
-            Value::Edx
+            self.a.mov(ecx, dword_ptr(r15 + reg_off(rs2)))?;
+            Value::Ecx
         };
         self.window_check(width.bytes(), slow)?;
         self.a.mov(eax, esi)?;
         self.a.shr(eax, 12)?;
         self.a
-            .mov(rcx, qword_ptr(r15 + off(offset_of!(Ctx, watch))))?;
-        self.a.cmp(byte_ptr(rcx + rax), 0)?;
+            .add(rax, qword_ptr(r15 + off(offset_of!(Ctx, watch))))?;
+        self.a.cmp(byte_ptr(rax), 0)?;
         self.a.jne(slow)?;
-        self.a
-            .mov(rax, qword_ptr(r15 + off(offset_of!(Ctx, ram))))?;
         let h = pinned_host(rs2);
         match (width, value, h) {
-            (Width::Byte, Value::Zero, _) => self.a.mov(byte_ptr(rax + rsi), 0)?,
-            (Width::Half, Value::Zero, _) => self.a.mov(word_ptr(rax + rsi), 0)?,
-            (Width::Word, Value::Zero, _) => self.a.mov(dword_ptr(rax + rsi), 0)?,
-            (Width::Byte, Value::Reg(_), Some(h)) => self.a.mov(byte_ptr(rax + rsi), h.r8)?,
-            (Width::Half, Value::Reg(_), Some(h)) => self.a.mov(word_ptr(rax + rsi), h.r16)?,
-            (Width::Word, Value::Reg(_), Some(h)) => self.a.mov(dword_ptr(rax + rsi), h.r32)?,
-            (Width::Byte, _, _) => self.a.mov(byte_ptr(rax + rsi), dl)?,
-            (Width::Half, _, _) => self.a.mov(word_ptr(rax + rsi), dx)?,
-            (Width::Word, _, _) => self.a.mov(dword_ptr(rax + rsi), edx)?,
+            (Width::Byte, Value::Zero, _) => self.a.mov(byte_ptr(rdx + rsi), 0)?,
+            (Width::Half, Value::Zero, _) => self.a.mov(word_ptr(rdx + rsi), 0)?,
+            (Width::Word, Value::Zero, _) => self.a.mov(dword_ptr(rdx + rsi), 0)?,
+            (Width::Byte, Value::Reg(_), Some(h)) => self.a.mov(byte_ptr(rdx + rsi), h.r8)?,
+            (Width::Half, Value::Reg(_), Some(h)) => self.a.mov(word_ptr(rdx + rsi), h.r16)?,
+            (Width::Word, Value::Reg(_), Some(h)) => self.a.mov(dword_ptr(rdx + rsi), h.r32)?,
+            (Width::Byte, _, _) => self.a.mov(byte_ptr(rdx + rsi), cl)?,
+            (Width::Half, _, _) => self.a.mov(word_ptr(rdx + rsi), cx)?,
+            (Width::Word, _, _) => self.a.mov(dword_ptr(rdx + rsi), ecx)?,
         }
         let w = match width {
             Width::Byte => 0,
@@ -416,10 +412,7 @@ impl Gen<'_> {
                     resume,
                 } => {
                     self.a.set_label(&mut at)?;
-                    self.call(
-                        offset_of!(Ctx, load_fn) + 8 * k,
-                        "load (outside the window)",
-                    )?;
+                    self.call(k, "load (outside the window)")?;
                     self.a.bt(rax, 32)?;
                     self.leave_if(
                         CodeAssembler::jc,
@@ -441,11 +434,11 @@ impl Gen<'_> {
                 } => {
                     self.a.set_label(&mut at)?;
                     match value {
-                        Value::Edx => {}
+                        Value::Ecx => self.a.mov(edx, ecx)?,
                         Value::Reg(h) => self.a.mov(edx, h)?,
                         Value::Zero => self.a.xor(edx, edx)?,
                     }
-                    self.call(offset_of!(Ctx, store_fn) + 8 * w, "store")?;
+                    self.call(5 + w, "store")?;
                     self.a.test(eax, eax)?;
                     self.a.jz(resume)?;
                     self.a.cmp(eax, 1)?;

@@ -86,10 +86,9 @@ pub(crate) struct Ctx {
     load_fn: [u64; 5],
     /// The store callbacks' addresses: byte, half, word.
     store_fn: [u64; 3],
-    /// The block that exited.
-    block: u32,
-    /// The op index of a stop.
-    op: u32,
+    /// The callback thunks' addresses (see [`runtime::build_trampoline`]):
+    /// loads by `LoadOp::ALL` index, then stores by width.
+    thunks: [u64; runtime::THUNKS],
     /// An indirect jump's target.
     pc: u32,
     _pad: u32,
@@ -109,8 +108,29 @@ pub(crate) struct Ctx {
     stop: Option<EngineStop>,
 }
 
-/// Exit codes in `rax` (the direct exit number is added to `DIRECT`).
+/// Exit codes (the direct exit number is added to `DIRECT`), and the exit
+/// word generated code leaves with in `rax`.
 mod exit {
+    /// The exit word: `code` in bits 0..8, the op index in 8..16, the
+    /// instructions retired beyond what `r14` counts in 16..24 (both are
+    /// below [`MAX_BLOCK`](vmlab_machine::MAX_BLOCK) = 64), the block in
+    /// 32..64. One `mov` makes it, so every exit path is two instructions.
+    pub(super) const fn word(code: u64, done: u32, op: u32, block: u32) -> u64 {
+        code | (op as u64) << 8 | (done as u64) << 16 | (block as u64) << 32
+    }
+
+    const _: () = assert!(vmlab_machine::MAX_BLOCK < 256);
+
+    /// The parts of an exit word: (code, done, op, block).
+    pub(super) const fn parts(w: u64) -> (u64, u64, u32, u32) {
+        (
+            w & 0xFF,
+            (w >> 16) & 0xFF,
+            ((w >> 8) & 0xFF) as u32,
+            (w >> 32) as u32,
+        )
+    }
+
     pub(super) const DIRECT: u64 = 0;
     pub(super) const INDIRECT: u64 = 8;
     pub(super) const ROOM: u64 = 9;

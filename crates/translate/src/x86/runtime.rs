@@ -4,7 +4,7 @@
 use std::mem::offset_of;
 
 use iced_x86::code_asm::{
-    CodeAssembler, dword_ptr, qword_ptr, r12, r13, r14, r15, rbp, rbx, rdi, rsi, rsp,
+    CodeAssembler, dword_ptr, qword_ptr, r12, r13, r14, r15, rbp, rbx, rdi, rdx, rsi, rsp,
 };
 use vmlab_isa::{LoadOp, Width};
 use vmlab_machine::Machine;
@@ -73,10 +73,29 @@ fn note_epoch(ctx: &mut Ctx, m: &Machine) {
     }
 }
 
-/// Why the backend could not be built.
-pub(super) fn build_trampoline() -> Result<(Code, u64), String> {
+/// The callback fields the thunks call, by thunk index: the loads by
+/// `LoadOp::ALL` index, then the stores (byte, half, word).
+fn thunk_fields() -> [usize; THUNKS] {
+    let l = offset_of!(Ctx, load_fn);
+    let s = offset_of!(Ctx, store_fn);
+    [l, l + 8, l + 16, l + 24, l + 32, s, s + 8, s + 16]
+}
+
+/// Number of callback thunks.
+pub(super) const THUNKS: usize = 8;
+
+/// The trampoline (entry at its start), the exit stub's address and the
+/// callback thunks' addresses; `Err` says why the backend could not be
+/// built.
+///
+/// A thunk is what a load or store slow path calls: it saves the
+/// caller-saved pinned registers, calls the Rust callback with the context,
+/// restores them and the RAM base, and returns (the callback's result in
+/// `rax`), so each slow path in generated code is a few instructions.
+pub(super) fn build_trampoline() -> Result<(Code, u64, [u64; THUNKS]), String> {
     let mut a = CodeAssembler::new(64).map_err(|e| e.to_string())?;
     let mut exit_label = a.create_label();
+    let mut thunk_labels: Vec<_> = (0..THUNKS).map(|_| a.create_label()).collect();
     (|| -> Result<(), iced_x86::IcedError> {
         // enter(ctx = rdi, target = rsi)
         a.push(rbx)?;
@@ -91,6 +110,7 @@ pub(super) fn build_trampoline() -> Result<(Code, u64), String> {
         for (g, h, _) in PINNED {
             a.mov(h.r32, dword_ptr(r15 + reg_off(g)))?;
         }
+        a.mov(rdx, qword_ptr(r15 + off(offset_of!(Ctx, ram))))?;
         a.jmp(rsi)?;
         // The exit stub: exit code in rax.
         a.set_label(&mut exit_label)?;
@@ -106,6 +126,26 @@ pub(super) fn build_trampoline() -> Result<(Code, u64), String> {
         a.pop(rbp)?;
         a.pop(rbx)?;
         a.ret()?;
+        // The thunks (entered with the stack 8 bytes off alignment).
+        for (label, field) in thunk_labels.iter_mut().zip(thunk_fields()) {
+            a.set_label(label)?;
+            a.sub(rsp, 8)?;
+            for (g, h, callee) in PINNED {
+                if !callee {
+                    a.mov(dword_ptr(r15 + reg_off(g)), h.r32)?;
+                }
+            }
+            a.mov(rdi, r15)?;
+            a.call(qword_ptr(r15 + off(field)))?;
+            for (g, h, callee) in PINNED {
+                if !callee {
+                    a.mov(h.r32, dword_ptr(r15 + reg_off(g)))?;
+                }
+            }
+            a.mov(rdx, qword_ptr(r15 + off(offset_of!(Ctx, ram))))?;
+            a.add(rsp, 8)?;
+            a.ret()?;
+        }
         Ok(())
     })()
     .map_err(|e| e.to_string())?;
@@ -118,5 +158,9 @@ pub(super) fn build_trampoline() -> Result<(Code, u64), String> {
     let exit_off = result.label_ip(&exit_label).map_err(|e| e.to_string())?;
     let code = Code::new(&result.inner.code_buffer).map_err(|e| e.to_string())?;
     let stub = code.addr() + exit_off;
-    Ok((code, stub))
+    let mut thunks = [0; THUNKS];
+    for (t, l) in thunks.iter_mut().zip(&thunk_labels) {
+        *t = code.addr() + result.label_ip(l).map_err(|e| e.to_string())?;
+    }
+    Ok((code, stub, thunks))
 }
