@@ -3,6 +3,7 @@
 
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 use vmlab_isa::Exception;
 use vmlab_machine::engine_support::EngineStop;
@@ -17,7 +18,7 @@ use super::exec_mem::{self, Arena};
 use super::generate::generate;
 use super::listing::describe_op;
 use super::runtime::{build_trampoline, epoch_of};
-use super::{Compiled, Ctx, Data, X86Backend, exit, native_op};
+use super::{Compiled, Ctx, Data, Live, X86Backend, exit, native_op};
 
 impl X86Backend {
     /// A backend with no blocks.
@@ -31,10 +32,8 @@ impl X86Backend {
             regs: [0; 16],
             left: 0,
             pending: 0,
-            epoch: 2,
             chained: 0,
             indirect: 0,
-            ic_epoch: 1,
             exit_fn: exit_stub,
             load_fn: [
                 exec_mem::load_helper::<0> as *const () as usize as u64,
@@ -58,6 +57,7 @@ impl X86Backend {
             machine: std::ptr::null_mut(),
             machine_epoch: 0,
             stop: None,
+            live: Live::default(),
         });
         X86Backend {
             slots: Vec::new(),
@@ -150,7 +150,19 @@ impl X86Backend {
         d.ic_next.set((k as u32) ^ 1);
         d.ic[k].va.set(pc);
         d.ic[k].addr.set(t.code.addr() + t.entry);
-        d.ic[k].epoch.set(self.ctx.ic_epoch);
+        self.ctx.live.push(d, 2 + k);
+    }
+
+    /// Points link `k` of `from` at `to`'s entry (validated in the current
+    /// epoch, so live until it moves).
+    fn link_live(&mut self, from: BlockId, k: usize, to: BlockId) {
+        let (Some(Some(f)), Some(Some(t))) = (self.slots.get(from), self.slots.get(to)) else {
+            return;
+        };
+        if f.data.link_to[k].get() == Some(to) {
+            f.data.links[k].set(t.code.addr() + t.entry);
+            self.ctx.live.push(&f.data, k);
+        }
     }
 
     pub(super) fn unlink_into(&mut self, id: BlockId) {
@@ -160,8 +172,7 @@ impl X86Backend {
         };
         for (from, k) in incoming {
             if let Some(Some(f)) = self.slots.get(from) {
-                f.data.links[k].addr.set(0);
-                f.data.links[k].epoch.set(0);
+                f.data.links[k].set(f.data.stubs[k].get());
                 f.data.link_to[k].set(None);
             }
         }
@@ -173,13 +184,26 @@ impl X86Backend {
         self.discard(id);
         self.portable.compile(id, t);
         let native = t.ops.iter().all(|o| native_op(&o.op));
-        let data = Box::<Data>::default();
+        let data = Rc::<Data>::default();
         let g = generate(id, t, &data, native, self.indirect_caches)
             .expect("x86-64 backend: assembly failed");
         let code = self
             .arena
             .place(&g.bytes)
             .expect("x86-64 backend: cannot map executable memory");
+        // Every link and inline-cache entry starts at its stub.
+        for k in 0..2 {
+            if let Some(o) = g.stubs[k] {
+                data.stubs[k].set(code.addr() + o);
+                data.links[k].set(code.addr() + o);
+            }
+        }
+        if let Some(o) = g.ic_stub {
+            data.ic_stub.set(code.addr() + o);
+            for e in &data.ic {
+                e.addr.set(code.addr() + o);
+            }
+        }
         self.stats.compiled += 1;
         self.stats.code_bytes += g.bytes.len() as u64;
         if self.slots.len() <= id {
@@ -206,7 +230,6 @@ impl X86Backend {
             if b.native {
                 for (k, &e) in b.exits.iter().enumerate() {
                     if e == t.va {
-                        b.data.links[k].addr.set(b.code.addr() + b.entry);
                         b.data.link_to[k].set(Some(id));
                         b.incoming.insert((id, k));
                     }
@@ -223,21 +246,18 @@ impl X86Backend {
         m: &mut Machine,
         vcpu: &mut dyn VirtualCpu,
     ) -> BlockExit {
-        // The engine validated `id`; links are followed only while they
-        // were validated in the current chain epoch.
+        // The engine validated `id`; links lead to their successors only
+        // while those were validated in the current chain epoch.
         let me = epoch_of(m);
         if me != self.ctx.machine_epoch {
             self.ctx.machine_epoch = me;
-            self.ctx.epoch = self.ctx.epoch.wrapping_add(2);
-            self.ctx.ic_epoch += 1;
+            self.ctx.live.reset();
         }
         // A link the engine patched or confirmed on its way here leads to a
         // block it just validated.
         if let Some((from, k, to)) = self.pending_link.take() {
-            if let (Some(Some(f)), true) = (self.slots.get(from), to == id) {
-                if f.data.link_to[k].get() == Some(to) {
-                    f.data.links[k].epoch.set(self.ctx.epoch);
-                }
+            if to == id {
+                self.link_live(from, k, to);
             }
         }
         let mut id = id;
@@ -321,7 +341,7 @@ impl X86Backend {
                     // target again (what the engine's lookup would check).
                     if let Some(to) = fb.data.link_to.get(k).and_then(Cell::get) {
                         if m.engine_room() > 0 && self.valid(to, m) {
-                            fb.data.links[k].epoch.set(self.ctx.epoch);
+                            self.link_live(from, k, to);
                             self.stats.chained_transfers += 1;
                             id = to;
                             continue;

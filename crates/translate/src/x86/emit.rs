@@ -5,11 +5,11 @@ use std::mem::offset_of;
 
 use iced_x86::code_asm::{
     AsmRegister32, CodeAssembler, CodeLabel, dword_ptr, eax, ecx, edx, qword_ptr, r14, r15, rax,
-    rcx, rdx, rsi,
+    rcx, rdx,
 };
 use vmlab_isa::{AluOp, ImmOp};
 
-use super::{Ctx, Data, Gen, Ic, Link, Mark, R, Tail, exit, off, pinned, reg_off};
+use super::{Ctx, Data, Gen, Ic, Mark, R, Tail, exit, off, pinned, reg_off};
 
 impl Gen<'_> {
     pub(super) fn load(&mut self, dst: AsmRegister32, r: u8) -> R {
@@ -77,11 +77,13 @@ impl Gen<'_> {
     }
 
     /// An indirect jump (target in `eax`): through the inline cache when an
-    /// entry holds the target and is of the current inline-cache epoch, else
-    /// to Rust for a lookup (target in `ctx.pc`).
+    /// entry holds the target (an entry not validated in the current epoch
+    /// leads to the miss path), else to Rust for a lookup (target in
+    /// `ctx.pc`).
     pub(super) fn indirect_exit(&mut self) -> R {
         self.mark(Mark::Chain(2))?;
         let mut miss = self.a.create_label();
+        let mut stale = self.a.create_label();
         self.a.mov(rcx, self.data as *const Data as u64)?;
         for e in 0..2 {
             let base = off(offset_of!(Data, ic) + e * std::mem::size_of::<Ic>());
@@ -90,41 +92,34 @@ impl Gen<'_> {
             let a = &mut self.a;
             a.cmp(eax, dword_ptr(rcx + base + off(offset_of!(Ic, va))))?;
             a.jne(next)?;
-            a.mov(rsi, qword_ptr(rcx + base + off(offset_of!(Ic, epoch))))?;
-            a.cmp(rsi, qword_ptr(r15 + off(offset_of!(Ctx, ic_epoch))))?;
-            a.jne(miss)?;
             a.inc(qword_ptr(r15 + off(offset_of!(Ctx, indirect))))?;
             a.jmp(qword_ptr(rcx + base + off(offset_of!(Ic, addr))))?;
             if e == 0 {
                 a.set_label(&mut next)?;
             }
         }
+        // A stale entry's stub: not a hit after all.
+        self.a.set_label(&mut stale)?;
+        self.a
+            .dec(qword_ptr(r15 + off(offset_of!(Ctx, indirect))))?;
         self.a.set_label(&mut miss)?;
         self.a.mov(dword_ptr(r15 + off(offset_of!(Ctx, pc))), eax)?;
+        self.ic_stub = Some(stale);
         self.leave_now(exit::INDIRECT)
     }
 
-    /// Direct exit `k`: through its link while it was validated in this
-    /// chain epoch, else to Rust (which validates the target again, or
-    /// hands the exit to the engine).
+    /// Direct exit `k`: through its link, to the successor's entry or (not
+    /// validated in the current epoch) to the exit's stub, which returns
+    /// to Rust (to validate the successor again, or hand the exit to the
+    /// engine).
     pub(super) fn chain_exit(&mut self, k: usize) -> R {
         self.mark(Mark::Chain(k))?;
-        let link = &self.data.links[k] as *const Link as u64;
-        self.a.mov(rax, link)?;
-        self.a
-            .mov(rcx, qword_ptr(rax + off(offset_of!(Link, epoch))))?;
-        self.a
-            .cmp(rcx, qword_ptr(r15 + off(offset_of!(Ctx, epoch))))?;
-        self.leave_if(
-            CodeAssembler::jne,
-            Tail::Leave {
-                code: exit::DIRECT + k as u64,
-                done: 0,
-                op: 0,
-            },
-        )?;
+        if self.stubs[k].is_none() {
+            self.stubs[k] = Some(self.a.create_label());
+        }
+        self.a.mov(rax, self.data.links[k].as_ptr() as u64)?;
         self.a.inc(qword_ptr(r15 + off(offset_of!(Ctx, chained))))?;
-        self.a.jmp(qword_ptr(rax + off(offset_of!(Link, addr))))
+        self.a.jmp(qword_ptr(rax))
     }
 
     /// The out-of-line exits, after the body.
@@ -133,6 +128,15 @@ impl Gen<'_> {
         for (mut l, Tail::Leave { code, done, op }) in tails {
             self.a.set_label(&mut l)?;
             self.leave(code, done, op)?;
+        }
+        // The direct exits' stubs: not a chained transfer after all.
+        for k in 0..2 {
+            if let Some(mut l) = self.stubs[k] {
+                self.a.set_label(&mut l)?;
+                self.stubs[k] = Some(l);
+                self.a.dec(qword_ptr(r15 + off(offset_of!(Ctx, chained))))?;
+                self.leave(exit::DIRECT + k as u64, 0, 0)?;
+            }
         }
         Ok(())
     }

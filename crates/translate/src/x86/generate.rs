@@ -1,16 +1,16 @@
 //! Lowering one translated block to host code.
 //!
-//! Layout: the chain entry (epoch check), the entry (room check), the body
-//! with only fast paths inline, then (for a block that loops back to its
-//! own start and holds a load or store) a second copy of the body, then the
-//! out-of-line load/store slow paths and exits.
+//! Layout: the entry (room check), the body with only fast paths inline,
+//! then (for a block that loops back to its own start and holds a load or
+//! store) a second copy of the body, then the out-of-line load/store slow
+//! paths, the exits and the stubs their links start at.
 //!
-//! The second copy is what lets a loop's back edge skip the chain entry:
-//! the first copy's back edge jumps straight to the entry, which is exact
-//! only while nothing called back into Rust since the epoch was last checked
-//! (a callback may fill the TLB and so start a new chain epoch). So a slow
-//! path in the first copy resumes in the second copy, whose back edge goes
-//! the long way, through the link and the chain entry's epoch check.
+//! The second copy is what lets a loop's back edge be a plain branch to the
+//! entry: that is exact only while nothing called back into Rust since the
+//! block was entered (a callback may fill the TLB and so start a new chain
+//! epoch, after which the block must be validated again). So a slow path in
+//! the first copy resumes in the second copy, whose back edge goes through
+//! the link, which a new epoch has sent back to its stub.
 
 use std::mem::offset_of;
 
@@ -93,6 +93,8 @@ pub(super) fn generate(
         tails: Vec::new(),
         slow: Vec::new(),
         marks: Vec::new(),
+        stubs: [None; 2],
+        ic_stub: None,
     };
     let mut entry = g.a.create_label();
     (|| -> R {
@@ -135,7 +137,7 @@ pub(super) fn generate(
         g.body(t, &mut shape, Pass::Main)?;
         if !shape.slow_copy.is_empty() {
             g.mark(Mark::Entry(
-                "second copy: resumed in after a callback (back edge through the chain entry)",
+                "second copy: resumed in after a callback (back edge through the link)",
             ))?;
             g.body(t, &mut shape, Pass::Slow)?;
         }
@@ -150,6 +152,13 @@ pub(super) fn generate(
         )
         .map_err(|e| e.to_string())?;
     let entry_off = result.label_ip(&entry).map_err(|e| e.to_string())?;
+    let ip = |l: &Option<CodeLabel>| -> Result<Option<u64>, String> {
+        l.as_ref()
+            .map(|l| result.label_ip(l).map_err(|e| e.to_string()))
+            .transpose()
+    };
+    let stubs = [ip(&g.stubs[0])?, ip(&g.stubs[1])?];
+    let ic_stub = ip(&g.ic_stub)?;
     let mut marks = Vec::new();
     let offsets = &result.inner.new_instruction_offsets;
     for (i, m) in &g.marks {
@@ -162,6 +171,8 @@ pub(super) fn generate(
         bytes: result.inner.code_buffer,
         entry: entry_off,
         marks,
+        stubs,
+        ic_stub,
     })
 }
 
@@ -224,31 +235,24 @@ impl Gen<'_> {
                 Instr::Branch { cond, rs1, rs2, .. } => {
                     self.retire(n)?;
                     self.compare(rs1.num(), rs2.num())?;
-                    let mut other = self.a.create_label();
-                    if s.self_exit[0] && pass == Pass::Main {
-                        // The loop's back edge first, falling through.
-                        match cond {
-                            BranchCond::Eq => self.a.jne(other)?,
-                            BranchCond::Ne => self.a.je(other)?,
-                            BranchCond::Lt => self.a.jge(other)?,
-                            BranchCond::Ge => self.a.jl(other)?,
-                            BranchCond::Ltu => self.a.jae(other)?,
-                            BranchCond::Geu => self.a.jb(other)?,
-                        }
-                        self.exit_to(0, s, pass)?;
-                        self.a.set_label(&mut other)?;
-                        self.exit_to(1, s, pass)?;
-                    } else {
-                        match cond {
-                            BranchCond::Eq => self.a.je(other)?,
-                            BranchCond::Ne => self.a.jne(other)?,
-                            BranchCond::Lt => self.a.jl(other)?,
-                            BranchCond::Ge => self.a.jge(other)?,
-                            BranchCond::Ltu => self.a.jb(other)?,
-                            BranchCond::Geu => self.a.jae(other)?,
-                        }
-                        self.exit_to(1, s, pass)?;
-                        self.a.set_label(&mut other)?;
+                    // A loop's back edge in the first copy branches straight
+                    // to the entry; every other edge to its exit.
+                    let back = s.self_exit[0] && pass == Pass::Main;
+                    let mut taken = if back { s.entry } else { self.a.create_label() };
+                    if back {
+                        self.mark(Mark::Chain(0))?;
+                    }
+                    match cond {
+                        BranchCond::Eq => self.a.je(taken)?,
+                        BranchCond::Ne => self.a.jne(taken)?,
+                        BranchCond::Lt => self.a.jl(taken)?,
+                        BranchCond::Ge => self.a.jge(taken)?,
+                        BranchCond::Ltu => self.a.jb(taken)?,
+                        BranchCond::Geu => self.a.jae(taken)?,
+                    }
+                    self.exit_to(1, s, pass)?;
+                    if !back {
+                        self.a.set_label(&mut taken)?;
                         self.exit_to(0, s, pass)?;
                     }
                 }
@@ -469,4 +473,7 @@ pub(super) struct Generated {
     pub(super) bytes: Vec<u8>,
     pub(super) entry: u64,
     pub(super) marks: Vec<(u64, Mark)>,
+    /// Offsets of the direct exits' stubs and the inline cache's.
+    pub(super) stubs: [Option<u64>; 2],
+    pub(super) ic_stub: Option<u64>,
 }

@@ -21,12 +21,15 @@
 //! machine's own load and store paths, so TLB, faults, write protection
 //! and code invalidation are the shared code). Direct exits jump through a
 //! link in heap memory (RW, never executable), patched by
-//! [`Backend::chain`], to the successor's entry, with no return to Rust,
+//! [`Backend::chain`]: to the successor's entry, with no return to Rust,
 //! while the link was validated in the current chain epoch (the machine's
 //! TLB and code generations unchanged since:
-//! [`Machine::engine_chain_epoch`]); a stale link returns to Rust, which
-//! validates the successor again. Indirect jumps go through a two-entry
-//! inline cache tagged the same way. Blocks holding inline operations,
+//! [`Machine::engine_chain_epoch`]), else to the exit's own stub, which
+//! returns to Rust to validate the successor again. Every link and
+//! inline-cache entry validated in the current epoch is on a list, and
+//! all of them go back to their stubs when the epoch moves (or a block is
+//! dropped), so a transfer costs no check at all. Indirect jumps go through
+//! a two-entry inline cache kept the same way. Blocks holding inline operations,
 //! callouts or native system instructions run through the embedded
 //! [`PortableBackend`] (their native code is only an exit), as does a block
 //! that does not fit before the next event check.
@@ -43,6 +46,7 @@ use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::mem::offset_of;
+use std::rc::Rc;
 
 use iced_x86::code_asm::{
     AsmRegister8, AsmRegister16, AsmRegister32, AsmRegister64, CodeAssembler, CodeLabel, bl, bp,
@@ -71,15 +75,10 @@ pub(crate) struct Ctx {
     left: u64,
     /// Retired, uncommitted (the room at entry minus the room left).
     pending: u64,
-    /// The current chain epoch.
-    epoch: u64,
     /// Transfers through chains.
     chained: u64,
     /// Indirect jumps that hit an inline cache.
     indirect: u64,
-    /// The inline caches' epoch: moves with the chain epoch and whenever
-    /// a block is dropped (an entry may lead to it).
-    ic_epoch: u64,
     /// The exit stub's address.
     exit_fn: u64,
     /// The load callbacks' addresses, by `LoadOp::ALL` index.
@@ -106,6 +105,32 @@ pub(crate) struct Ctx {
     machine_epoch: u64,
     /// A load's or store's fault.
     stop: Option<EngineStop>,
+    /// The links and inline-cache entries validated in the current epoch.
+    live: Live,
+}
+
+/// The links and inline-cache entries that lead to a successor (validated
+/// in the current epoch): the ones to send back to their stubs when the
+/// epoch moves.
+#[derive(Debug, Default)]
+struct Live(Vec<(Rc<Data>, usize)>);
+
+impl Live {
+    /// Validates link `k` of `data` (0, 1), or its inline-cache entry
+    /// `k - 2`, now pointing at a successor.
+    fn push(&mut self, data: &Rc<Data>, k: usize) {
+        self.0.push((Rc::clone(data), k));
+    }
+
+    /// Sends every live link and entry back to its stub.
+    fn reset(&mut self) {
+        for (d, k) in self.0.drain(..) {
+            match k {
+                0 | 1 => d.links[k].set(d.stubs[k].get()),
+                _ => d.ic[k - 2].addr.set(d.ic_stub.get()),
+            }
+        }
+    }
 }
 
 /// Exit codes (the direct exit number is added to `DIRECT`), and the exit
@@ -165,38 +190,32 @@ impl Hasher for AddrHasher {
     }
 }
 
-/// A direct exit's link: the successor's entry, followed while `epoch`
-/// is the context's chain epoch (0: never).
-#[derive(Debug, Default)]
-#[repr(C)]
-struct Link {
-    addr: Cell<u64>,
-    epoch: Cell<u64>,
-}
-
-/// An inline-cache entry: jump to `addr` when the target is `va` and
-/// `epoch` is the context's inline-cache epoch.
+/// An inline-cache entry: jump to `addr` when the target is `va`.
 #[derive(Debug, Default)]
 #[repr(C)]
 struct Ic {
     addr: Cell<u64>,
-    epoch: Cell<u64>,
     va: Cell<u32>,
 }
 
 /// Heap data a block's code reads: its direct exits' links and its
-/// indirect exit's inline cache.
+/// indirect exit's inline cache; and what Rust keeps beside them.
 #[derive(Debug, Default)]
 #[repr(C)]
 struct Data {
-    /// Direct exits 0 and 1.
-    links: [Link; 2],
+    /// Direct exits 0 and 1: where the exit jumps (the successor's entry,
+    /// or the exit's stub).
+    links: [Cell<u64>; 2],
     /// The indirect exit's two-entry inline cache.
     ic: [Ic; 2],
     /// The entry the next fill replaces.
     ic_next: Cell<u32>,
-    /// The block each link leads to (read by Rust only).
+    /// The block each link leads to once validated.
     link_to: [Cell<Option<BlockId>>; 2],
+    /// The direct exits' stubs (they leave to Rust).
+    stubs: [Cell<u64>; 2],
+    /// Where a stale inline-cache entry leads (a miss).
+    ic_stub: Cell<u64>,
 }
 
 /// What a host-code offset is, for listings.
@@ -223,7 +242,7 @@ struct Compiled {
     native: bool,
     exits: Vec<u32>,
     code: Placed,
-    data: Box<Data>,
+    data: Rc<Data>,
     /// Offset of the entry.
     entry: u64,
     marks: Vec<(u64, Mark)>,
@@ -329,6 +348,10 @@ struct Gen<'a> {
     slow: Vec<generate::Slow>,
     /// Marks by the index of the instruction they precede.
     marks: Vec<(usize, Mark)>,
+    /// The direct exits' stubs, once an exit uses them.
+    stubs: [Option<CodeLabel>; 2],
+    /// The inline cache's stale-entry stub.
+    ic_stub: Option<CodeLabel>,
 }
 
 /// An out-of-line exit.
@@ -359,17 +382,17 @@ impl Backend for X86Backend {
         // Blocks run by the portable backend chain there.
         self.portable.chain(from, exit, to);
         let target = match self.slots.get(to) {
-            Some(Some(b)) => (b.va, b.code.addr() + b.entry),
+            Some(Some(b)) => b.va,
             _ => return,
         };
         let Some(Some(f)) = self.slots.get(from) else {
             return;
         };
-        if exit >= f.exits.len() || f.exits[exit] != target.0 || !f.native {
+        if exit >= f.exits.len() || f.exits[exit] != target || !f.native {
             return;
         }
-        // The engine validated `to` just now; the run that follows stamps
-        // the link with the epoch it was validated in.
+        // The engine validated `to` just now: the run that follows points
+        // the link at it (live in the epoch it starts in).
         self.pending_link = Some((from, exit, to));
         if f.data.link_to[exit].get() == Some(to) {
             return;
@@ -381,9 +404,8 @@ impl Backend for X86Backend {
             }
         }
         if let Some(Some(f)) = self.slots.get(from) {
-            let link = &f.data.links[exit];
-            link.addr.set(target.1);
-            link.epoch.set(0);
+            // Validated when the run that follows starts.
+            f.data.links[exit].set(f.data.stubs[exit].get());
             f.data.link_to[exit].set(Some(to));
         }
         if let Some(Some(t)) = self.slots.get_mut(to) {
@@ -393,8 +415,8 @@ impl Backend for X86Backend {
     }
 
     fn discard(&mut self, id: BlockId) {
-        // Inline caches may lead to it: invalidate them all.
-        self.ctx.ic_epoch += 1;
+        // Links and inline caches may lead to it: back to their stubs.
+        self.ctx.live.reset();
         self.pending_link = None;
         self.unlink_into(id);
         // Links out of the block die with it; drop it from its successors'
@@ -420,7 +442,7 @@ impl Backend for X86Backend {
     }
 
     fn flush(&mut self) {
-        self.ctx.ic_epoch += 1;
+        self.ctx.live.reset();
         self.pending_link = None;
         self.slots.clear();
         self.arena.clear();

@@ -68,8 +68,7 @@ fn note_epoch(ctx: &mut Ctx, m: &Machine) {
     let e = epoch_of(m);
     if e != ctx.machine_epoch {
         ctx.machine_epoch = e;
-        ctx.epoch = ctx.epoch.wrapping_add(2);
-        ctx.ic_epoch += 1;
+        ctx.live.reset();
     }
 }
 
