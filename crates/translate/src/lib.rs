@@ -66,4 +66,4 @@ pub use portable::{POp, PortableBackend};
 pub use translate::{Source, translate, translate_direct};
 pub use vcpu::{NativeCpu, VirtualCpu};
 #[cfg(target_arch = "x86_64")]
-pub use x86::{X86Backend, listing as x86_listing};
+pub use x86::{HOT_RUNS, X86Backend, listing as x86_listing};

@@ -287,7 +287,12 @@ impl PortableBackend {
     }
 
     /// Runs one block: at most `engine_room()` instructions.
-    fn exec(&mut self, id: BlockId, m: &mut Machine, vcpu: &mut dyn VirtualCpu) -> BlockExit {
+    pub(crate) fn exec(
+        &mut self,
+        id: BlockId,
+        m: &mut Machine,
+        vcpu: &mut dyn VirtualCpu,
+    ) -> BlockExit {
         let Some(Some(b)) = self.slots.get(id) else {
             return BlockExit::Continue;
         };

@@ -5,6 +5,13 @@ use vmlab_isa::Reg;
 use vmlab_machine::{Engine, Exit, Machine, MachineConfig};
 use vmlab_translate::{Backend, BtEngine, CalloutKind, JitEngine, NativeCpu, X86Backend};
 
+/// The x86-64 backend generating host code for every block at once.
+fn eager() -> X86Backend {
+    let mut b = X86Backend::new();
+    b.set_eager(true);
+    b
+}
+
 fn machine(src: &str) -> Machine {
     let image = vmlab_asm::assemble_str(src).unwrap();
     Machine::bare_metal(&image, MachineConfig::default()).unwrap()
@@ -18,7 +25,7 @@ const TWO_BLOCK_LOOP: &str = "_start: li a0, 0\n li a1, 100\nloop: addi a0, a0, 
 #[test]
 fn runs_a_loop_natively_and_chains() {
     let mut m = machine(TWO_BLOCK_LOOP);
-    let mut bt = BtEngine::new(X86Backend::new(), NativeCpu);
+    let mut bt = BtEngine::new(eager(), NativeCpu);
     let exit = bt.run(&mut m, 100_000);
     assert_eq!(
         exit,
@@ -103,7 +110,7 @@ fn direct_stores_still_stop_at_protected_pages_and_code() {
 #[test]
 fn listing_shows_host_code_beside_guest_code() {
     let mut m = machine(LOOP);
-    let mut bt = BtEngine::new(X86Backend::new(), NativeCpu);
+    let mut bt = BtEngine::new(eager(), NativeCpu);
     bt.run(&mut m, 100_000);
     let all: Vec<String> = (0..4).flat_map(|i| bt.backend().listing(i)).collect();
     let text = all.join("\n");
@@ -113,7 +120,7 @@ fn listing_shows_host_code_beside_guest_code() {
     let mut m = machine(
         "_start: la t0, x\n lw t1, 0(t0)\n sw t1, 4(t0)\n j end\nend: halt\nx: .word 7, 0\n",
     );
-    let mut bt = BtEngine::new(X86Backend::new(), NativeCpu);
+    let mut bt = BtEngine::new(eager(), NativeCpu);
     bt.run(&mut m, 1_000);
     let text = bt.backend().listing(0).join("\n");
     assert!(text.contains("<- callout: store"), "{text}");
@@ -163,7 +170,7 @@ fn assert_w_xor_x(b: &X86Backend) {
 #[test]
 fn generated_code_is_never_writable_and_executable() {
     let mut m = machine(LOOP);
-    let mut bt = BtEngine::new(X86Backend::new(), NativeCpu);
+    let mut bt = BtEngine::new(eager(), NativeCpu);
     // After compiling the first blocks (the run stops before the loop's
     // second iteration, before any chain is patched).
     bt.run(&mut m, 5);
@@ -215,7 +222,7 @@ fn budgets_end_at_the_same_instruction() {
 #[ignore]
 fn print_listing() {
     let mut m = machine(LOOP);
-    let mut bt = BtEngine::new(X86Backend::new(), NativeCpu);
+    let mut bt = BtEngine::new(eager(), NativeCpu);
     bt.run(&mut m, 100_000);
     for i in 0..3 {
         for l in bt.backend().listing(i) {

@@ -16,9 +16,8 @@ use crate::vcpu::VirtualCpu;
 
 use super::exec_mem::{self, Arena};
 use super::generate::generate;
-use super::listing::describe_op;
 use super::runtime::{build_trampoline, epoch_of};
-use super::{Compiled, Ctx, Data, Live, X86Backend, exit, native_op};
+use super::{Compiled, Ctx, Data, HOT_RUNS, HostCode, Live, X86Backend, exit, native_op};
 
 impl X86Backend {
     /// A backend with no blocks.
@@ -32,8 +31,6 @@ impl X86Backend {
             regs: [0; 16],
             left: 0,
             pending: 0,
-            chained: 0,
-            indirect: 0,
             exit_fn: exit_stub,
             load_fn: [
                 exec_mem::load_helper::<0> as *const () as usize as u64,
@@ -70,6 +67,7 @@ impl X86Backend {
             by_va: HashMap::default(),
             indirect_caches: false,
             pending_link: None,
+            hot_runs: HOT_RUNS,
         }
     }
 
@@ -86,10 +84,21 @@ impl X86Backend {
         b
     }
 
-    /// Blocks compiled to native code (not left to the portable backend)
-    /// that are currently held.
+    /// Blocks that have host code (not left to the portable backend) and
+    /// are currently held.
     pub fn native_blocks(&self) -> u64 {
-        self.slots.iter().flatten().filter(|b| b.native).count() as u64
+        self.slots
+            .iter()
+            .flatten()
+            .filter(|b| b.host.is_some())
+            .count() as u64
+    }
+
+    /// Generates host code for every block at once (listings on: what a
+    /// trace shows when a block is translated) instead of after
+    /// [`HOT_RUNS`](super::HOT_RUNS) runs on the portable backend.
+    pub fn set_eager(&mut self, on: bool) {
+        self.hot_runs = if on { 0 } else { HOT_RUNS };
     }
 
     /// Host time spent compiling blocks (lowering, assembly, mapping), in
@@ -105,8 +114,8 @@ impl X86Backend {
             self.trampoline.addr(),
             self.trampoline.addr() + self.trampoline.bytes().len() as u64,
         )];
-        for b in self.slots.iter().flatten() {
-            v.push((b.code.addr(), b.code.addr() + b.code.bytes().len() as u64));
+        for h in self.slots.iter().flatten().filter_map(|b| b.host.as_ref()) {
+            v.push((h.code.addr(), h.code.addr() + h.code.bytes().len() as u64));
         }
         v
     }
@@ -145,11 +154,14 @@ impl X86Backend {
         let (Some(Some(f)), Some(Some(t))) = (self.slots.get(from), self.slots.get(to)) else {
             return;
         };
+        let Some(entry) = t.entry() else {
+            return;
+        };
         let d = &f.data;
         let k = d.ic_next.get() as usize & 1;
         d.ic_next.set((k as u32) ^ 1);
         d.ic[k].va.set(pc);
-        d.ic[k].addr.set(t.code.addr() + t.entry);
+        d.ic[k].addr.set(entry);
         self.ctx.live.push(d, 2 + k);
     }
 
@@ -159,8 +171,8 @@ impl X86Backend {
         let (Some(Some(f)), Some(Some(t))) = (self.slots.get(from), self.slots.get(to)) else {
             return;
         };
-        if f.data.link_to[k].get() == Some(to) {
-            f.data.links[k].set(t.code.addr() + t.entry);
+        if let (Some(entry), true) = (t.entry(), f.data.link_to[k].get() == Some(to)) {
+            f.data.links[k].set(entry);
             self.ctx.live.push(&f.data, k);
         }
     }
@@ -184,14 +196,61 @@ impl X86Backend {
         self.discard(id);
         self.portable.compile(id, t);
         let native = t.ops.iter().all(|o| native_op(&o.op));
+        if self.slots.len() <= id {
+            self.slots.resize_with(id + 1, || None);
+        }
+        let exits = t.direct_exits();
         let data = Rc::<Data>::default();
-        let g = generate(id, t, &data, native, self.indirect_caches)
+        let mut incoming = HashSet::new();
+        // An exit back to the block's own start is chained from the start
+        // (as in the portable backend), validated when first taken.
+        if native {
+            for (k, &e) in exits.iter().enumerate() {
+                if e == t.va {
+                    data.link_to[k].set(Some(id));
+                    incoming.insert((id, k));
+                }
+            }
+        }
+        self.slots[id] = Some(Compiled {
+            va: t.va,
+            hpa: t.hpa,
+            generation: t.generation,
+            user: t.privilege == Privilege::User,
+            len: t.len(),
+            native,
+            exits,
+            t: t.clone(),
+            host: None,
+            runs: 0,
+            data,
+            incoming,
+        });
+        self.by_va
+            .insert((t.va, t.privilege == Privilege::User), id);
+    }
+
+    /// Generates block `id`'s host code if it has none yet (and can have
+    /// some); true when it has host code.
+    pub(super) fn ensure_host(&mut self, id: BlockId) -> bool {
+        let Some(Some(b)) = self.slots.get(id) else {
+            return false;
+        };
+        if b.host.is_some() {
+            return true;
+        }
+        if !b.native {
+            return false;
+        }
+        let start = std::time::Instant::now();
+        let g = generate(id, &b.t, &b.data, true, self.indirect_caches)
             .expect("x86-64 backend: assembly failed");
         let code = self
             .arena
             .place(&g.bytes)
             .expect("x86-64 backend: cannot map executable memory");
         // Every link and inline-cache entry starts at its stub.
+        let data = &b.data;
         for k in 0..2 {
             if let Some(o) = g.stubs[k] {
                 data.stubs[k].set(code.addr() + o);
@@ -206,38 +265,15 @@ impl X86Backend {
         }
         self.stats.compiled += 1;
         self.stats.code_bytes += g.bytes.len() as u64;
-        if self.slots.len() <= id {
-            self.slots.resize_with(id + 1, || None);
-        }
-        self.slots[id] = Some(Compiled {
-            va: t.va,
-            hpa: t.hpa,
-            generation: t.generation,
-            user: t.privilege == Privilege::User,
-            len: t.len(),
-            native,
-            exits: t.direct_exits(),
-            code,
-            data,
-            entry: g.entry,
-            marks: g.marks,
-            guest: t.ops.iter().map(|o| (o.pc, describe_op(o))).collect(),
-            incoming: HashSet::new(),
-        });
-        // An exit back to the block's own start is chained from the start
-        // (as in the portable backend), validated when first taken.
         if let Some(Some(b)) = self.slots.get_mut(id) {
-            if b.native {
-                for (k, &e) in b.exits.iter().enumerate() {
-                    if e == t.va {
-                        b.data.link_to[k].set(Some(id));
-                        b.incoming.insert((id, k));
-                    }
-                }
-            }
+            b.host = Some(HostCode {
+                code,
+                entry: g.entry,
+                marks: g.marks,
+            });
         }
-        self.by_va
-            .insert((t.va, t.privilege == Privilege::User), id);
+        self.compile_ns += start.elapsed().as_nanos() as u64;
+        true
     }
 
     pub(super) fn run_blocks(
@@ -265,25 +301,58 @@ impl X86Backend {
             self.ctx.regs[r as usize] = m.engine_get(r);
         }
         loop {
-            let Some(Some(b)) = self.slots.get(id) else {
+            let Some(Some(b)) = self.slots.get_mut(id) else {
                 return BlockExit::Continue;
             };
             if !b.native || m.engine_room() < b.len as u64 {
                 return self.run_portable(id, m, vcpu);
             }
-            let target = b.code.addr() + b.entry;
+            if b.host.is_none() && b.runs < self.hot_runs {
+                // Not hot yet: one block on the portable backend, then on
+                // through its links as the portable backend would go.
+                b.runs += 1;
+                let exit = self.portable.exec(id, m, vcpu);
+                // Host code that runs next starts from the machine's
+                // registers, which the portable backend updated.
+                for r in 1..16u8 {
+                    self.ctx.regs[r as usize] = m.engine_get(r);
+                }
+                match exit {
+                    BlockExit::Direct { from, exit: k, pc } => {
+                        let to = self
+                            .slots
+                            .get(from)
+                            .and_then(|s| s.as_ref())
+                            .and_then(|f| f.data.link_to.get(k).and_then(Cell::get));
+                        match to {
+                            Some(to) if m.engine_room() > 0 && self.valid(to, m) => {
+                                self.stats.chained_transfers += 1;
+                                id = to;
+                                continue;
+                            }
+                            _ => return BlockExit::Direct { from, exit: k, pc },
+                        }
+                    }
+                    other => return other,
+                }
+            }
+            if !self.ensure_host(id) {
+                return self.run_portable(id, m, vcpu);
+            }
+            let Some(Some(b)) = self.slots.get(id) else {
+                return BlockExit::Continue;
+            };
+            let Some(target) = b.entry() else {
+                return self.run_portable(id, m, vcpu);
+            };
             let room = m.engine_room();
             self.ctx.left = room;
             self.ctx.pending = 0;
             self.ctx.stop = None;
-            let chained_before = self.ctx.chained;
-            let indirect_before = self.ctx.indirect;
             let word = exec_mem::enter(&self.trampoline, target, &mut self.ctx, m);
             let (code, done, op, from) = exit::parts(word);
             self.ctx.left -= done;
             self.ctx.pending = room - self.ctx.left;
-            self.stats.chained_transfers += self.ctx.chained - chained_before;
-            self.stats.indirect_lookups += self.ctx.indirect - indirect_before;
             m.engine_commit(self.ctx.pending);
             self.ctx.pending = 0;
             for r in 1..16u8 {

@@ -11,6 +11,10 @@ use vmlab_isa::{AluOp, ImmOp};
 
 use super::{Ctx, Data, Gen, Ic, Mark, R, Tail, exit, off, pinned, reg_off};
 
+/// From a link to its hit counter (rax holds the link's address at an exit
+/// and in its stub).
+const HITS: i32 = (offset_of!(Data, hits) - offset_of!(Data, links)) as i32;
+
 impl Gen<'_> {
     pub(super) fn load(&mut self, dst: AsmRegister32, r: u8) -> R {
         if r == 0 {
@@ -92,7 +96,7 @@ impl Gen<'_> {
             let a = &mut self.a;
             a.cmp(eax, dword_ptr(rcx + base + off(offset_of!(Ic, va))))?;
             a.jne(next)?;
-            a.inc(qword_ptr(r15 + off(offset_of!(Ctx, indirect))))?;
+            a.inc(qword_ptr(rcx + off(offset_of!(Data, ic_hits))))?;
             a.jmp(qword_ptr(rcx + base + off(offset_of!(Ic, addr))))?;
             if e == 0 {
                 a.set_label(&mut next)?;
@@ -101,7 +105,7 @@ impl Gen<'_> {
         // A stale entry's stub: not a hit after all.
         self.a.set_label(&mut stale)?;
         self.a
-            .dec(qword_ptr(r15 + off(offset_of!(Ctx, indirect))))?;
+            .dec(qword_ptr(rcx + off(offset_of!(Data, ic_hits))))?;
         self.a.set_label(&mut miss)?;
         self.a.mov(dword_ptr(r15 + off(offset_of!(Ctx, pc))), eax)?;
         self.ic_stub = Some(stale);
@@ -118,7 +122,7 @@ impl Gen<'_> {
             self.stubs[k] = Some(self.a.create_label());
         }
         self.a.mov(rax, self.data.links[k].as_ptr() as u64)?;
-        self.a.inc(qword_ptr(r15 + off(offset_of!(Ctx, chained))))?;
+        self.a.inc(qword_ptr(rax + HITS))?;
         self.a.jmp(qword_ptr(rax))
     }
 
@@ -134,7 +138,7 @@ impl Gen<'_> {
             if let Some(mut l) = self.stubs[k] {
                 self.a.set_label(&mut l)?;
                 self.stubs[k] = Some(l);
-                self.a.dec(qword_ptr(r15 + off(offset_of!(Ctx, chained))))?;
+                self.a.dec(qword_ptr(rax + HITS))?;
                 self.leave(exit::DIRECT + k as u64, 0, 0)?;
             }
         }

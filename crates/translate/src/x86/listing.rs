@@ -25,27 +25,35 @@ pub fn listing(backend: &X86Backend, id: BlockId) -> Vec<String> {
     let Some(Some(b)) = backend.slots.get(id) else {
         return Vec::new();
     };
+    let guest = |i: usize| {
+        let o = &b.t.ops[i];
+        format!(";; {:#010x}: {}", o.pc, describe_op(o))
+    };
     let mut out = Vec::new();
+    let Some(h) = &b.host else {
+        out.push(format!(
+            ";; block {id} at {:#010x} ({} guest instrs, {})",
+            b.va,
+            b.len,
+            if b.native {
+                "no host code yet: not hot, runs through the portable backend"
+            } else {
+                "runs through the portable backend"
+            }
+        ));
+        out.extend((0..b.t.ops.len()).map(guest));
+        return out;
+    };
     out.push(format!(
-        ";; block {id} at {:#010x} ({} guest instrs, {} host bytes{})",
+        ";; block {id} at {:#010x} ({} guest instrs, {} host bytes)",
         b.va,
         b.len,
-        b.code.bytes().len(),
-        if b.native {
-            ""
-        } else {
-            ", runs through the portable backend"
-        }
+        h.code.bytes().len(),
     ));
-    if !b.native {
-        for (pc, g) in &b.guest {
-            out.push(format!(";; {pc:#010x}: {g}"));
-        }
-    }
-    let base = b.code.addr();
-    let mut decoder = Decoder::with_ip(64, b.code.bytes(), base, DecoderOptions::NONE);
+    let base = h.code.addr();
+    let mut decoder = Decoder::with_ip(64, h.code.bytes(), base, DecoderOptions::NONE);
     let mut fmt = IntelFormatter::new();
-    let mut marks = b.marks.iter().peekable();
+    let mut marks = h.marks.iter().peekable();
     let mut text = String::new();
     let mut note = String::new();
     for instr in &mut decoder {
@@ -55,10 +63,7 @@ pub fn listing(backend: &X86Backend, id: BlockId) -> Vec<String> {
                 break;
             }
             match m {
-                Mark::Guest(i) => {
-                    let (pc, s) = &b.guest[*i];
-                    out.push(format!(";; {pc:#010x}: {s}"));
-                }
+                Mark::Guest(i) => out.push(guest(*i)),
                 Mark::Entry(s) => out.push(format!(";; {s}")),
                 Mark::Callout(s) => note = format!("   <- callout: {s}"),
                 Mark::Chain(k) => note = format!("   <- chain point: exit {k}"),

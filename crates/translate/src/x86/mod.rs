@@ -75,10 +75,6 @@ pub(crate) struct Ctx {
     left: u64,
     /// Retired, uncommitted (the room at entry minus the room left).
     pending: u64,
-    /// Transfers through chains.
-    chained: u64,
-    /// Indirect jumps that hit an inline cache.
-    indirect: u64,
     /// The exit stub's address.
     exit_fn: u64,
     /// The load callbacks' addresses, by `LoadOp::ALL` index.
@@ -206,6 +202,13 @@ struct Data {
     /// Direct exits 0 and 1: where the exit jumps (the successor's entry,
     /// or the exit's stub).
     links: [Cell<u64>; 2],
+    /// Transfers through each link (right after the links: the exit
+    /// addresses them from the link's address). One counter per link, not
+    /// one for all: a single counter bumped by every transfer would be a
+    /// chain of dependent memory increments as long as the run.
+    hits: [Cell<u64>; 2],
+    /// Inline-cache hits.
+    ic_hits: Cell<u64>,
     /// The indirect exit's two-entry inline cache.
     ic: [Ic; 2],
     /// The entry the next fill replaces.
@@ -239,17 +242,41 @@ struct Compiled {
     generation: u32,
     user: bool,
     len: usize,
+    /// Every op can run as host code (else the portable backend runs it).
     native: bool,
     exits: Vec<u32>,
-    code: Placed,
+    /// The translation (host code is generated from it once the block is
+    /// hot; listings show its guest instructions).
+    t: Translation,
+    /// Host code, once generated.
+    host: Option<HostCode>,
+    /// Runs on the portable backend so far (before host code).
+    runs: u32,
     data: Rc<Data>,
-    /// Offset of the entry.
-    entry: u64,
-    marks: Vec<(u64, Mark)>,
-    guest: Vec<(u32, String)>,
     /// Links into this block: (from, exit).
     incoming: HashSet<(BlockId, usize)>,
 }
+
+/// A block's host code.
+#[derive(Debug)]
+struct HostCode {
+    code: Placed,
+    /// Offset of the entry.
+    entry: u64,
+    marks: Vec<(u64, Mark)>,
+}
+
+impl Compiled {
+    /// The address of the host code's entry, once there is host code.
+    fn entry(&self) -> Option<u64> {
+        self.host.as_ref().map(|h| h.code.addr() + h.entry)
+    }
+}
+
+/// Runs a block has on the portable backend before it gets host code: most
+/// blocks of a program run a few times (start-up, printing), and compiling
+/// one costs about as much as running it a few hundred times there.
+pub const HOT_RUNS: u32 = 16;
 
 /// The x86-64 backend.
 #[derive(Debug)]
@@ -269,6 +296,16 @@ pub struct X86Backend {
     /// The link the engine patched (or confirmed) before the current run:
     /// (from, exit, to).
     pending_link: Option<(BlockId, usize, BlockId)>,
+    /// Runs a block has on the portable backend before it gets host code
+    /// ([`HOT_RUNS`]; 0 with listings on: every block at once).
+    hot_runs: u32,
+}
+
+/// Adds what generated code counted in a block's data to `stats` (the
+/// block is being dropped).
+fn fold_counts(stats: &mut BackendStats, d: &Data) {
+    stats.chained_transfers += d.hits.iter().map(Cell::get).sum::<u64>();
+    stats.indirect_lookups += d.ic_hits.get();
 }
 
 /// A displacement from a field offset.
@@ -372,6 +409,9 @@ impl Backend for X86Backend {
         let start = std::time::Instant::now();
         self.compile_block(id, t);
         self.compile_ns += start.elapsed().as_nanos() as u64;
+        if self.hot_runs == 0 {
+            self.ensure_host(id);
+        }
     }
 
     fn run(&mut self, id: BlockId, m: &mut Machine, vcpu: &mut dyn VirtualCpu) -> BlockExit {
@@ -433,7 +473,10 @@ impl Backend for X86Backend {
         self.portable.discard(id);
         if let Some(s) = self.slots.get_mut(id) {
             if let Some(b) = s.take() {
-                self.arena.release(&b.code);
+                fold_counts(&mut self.stats, &b.data);
+                if let Some(h) = &b.host {
+                    self.arena.release(&h.code);
+                }
                 if self.by_va.get(&(b.va, b.user)) == Some(&id) {
                     self.by_va.remove(&(b.va, b.user));
                 }
@@ -444,6 +487,9 @@ impl Backend for X86Backend {
     fn flush(&mut self) {
         self.ctx.live.reset();
         self.pending_link = None;
+        for b in self.slots.iter().flatten() {
+            fold_counts(&mut self.stats, &b.data);
+        }
         self.slots.clear();
         self.arena.clear();
         self.by_va.clear();
@@ -453,6 +499,11 @@ impl Backend for X86Backend {
     fn stats(&self) -> BackendStats {
         let mut s = self.stats;
         s.inline_ops = self.portable.stats().inline_ops;
+        // Plus what generated code counted in the blocks still held.
+        for b in self.slots.iter().flatten() {
+            s.chained_transfers += b.data.hits.iter().map(Cell::get).sum::<u64>();
+            s.indirect_lookups += b.data.ic_hits.get();
+        }
         s
     }
 

@@ -16,17 +16,18 @@ pub fn bt() -> Bt {
 }
 
 /// The bt engine over the x86-64 backend (resolving indirect jumps
-/// itself, the most complex configuration).
+/// itself, the most complex configuration), with host code for every block
+/// at once (so short programs run it too).
 #[cfg(target_arch = "x86_64")]
 pub fn bt_x86() -> BtEngine<vmlab_translate::X86Backend, NativeCpu> {
-    BtEngine::new(
-        vmlab_translate::X86Backend::with_indirect_caches(),
-        NativeCpu,
-    )
+    let mut b = vmlab_translate::X86Backend::with_indirect_caches();
+    b.set_eager(true);
+    BtEngine::new(b, NativeCpu)
 }
 
 /// The bt engine over the x86-64 backend as the monitor would use it
-/// (every indirect jump returned to the engine).
+/// (every indirect jump returned to the engine; host code only for blocks
+/// that ran `HOT_RUNS` times on the portable backend).
 #[cfg(target_arch = "x86_64")]
 pub fn bt_x86_plain() -> BtEngine<vmlab_translate::X86Backend, NativeCpu> {
     BtEngine::new(vmlab_translate::X86Backend::new(), NativeCpu)
