@@ -35,6 +35,7 @@ use crate::trace::{self, Sources, TraceSet};
 ///   vmlab run io-disk --mode pv --trace hypercalls
 ///   vmlab run io-disk --mode hw --io pv --hosted
 ///   vmlab run nb-ptemod --mode bt --trace bt
+///   vmlab run examples/hello.s --engine jit --trace bt   # host code too
 ///   vmlab run sieve --mode hw --engine jit     # same cycles, faster host
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -86,7 +87,9 @@ pub struct RunArgs {
     /// trap and interrupt; bare-metal programs), exits (each exit or monitor
     /// trap with reason, pc, source line, what the monitor did and its cost;
     /// workloads), hypercalls (each hypercall with arguments, result and
-    /// cost), bt (each block the binary translator translates).
+    /// cost), bt (each block the binary translator translates; with
+    /// --engine jit also its x86-64 host code beside the guest code, as
+    /// QEMU's -d in_asm,out_asm; a bare-metal program needs --engine jit).
     #[arg(long, value_name = "LIST", default_value = "")]
     trace: TraceSet,
     /// Print one JSON object (console, exit code, counters, host time) instead of text.
@@ -154,6 +157,13 @@ pub fn run(args: &RunArgs) -> Result<u8, String> {
                 .into(),
         );
     }
+    if args.trace.bt && args.engine != vmlab_monitor::Engine::Jit {
+        return Err(
+            "error: --trace bt shows the blocks the binary translator compiles: for a \
+             bare-metal program add --engine jit (or run a workload with --mode bt)"
+                .into(),
+        );
+    }
     if args.trace.exits {
         return Err("error: --trace exits applies to workloads under a monitor;                     for a bare-metal program use insns or traps"
             .into());
@@ -179,6 +189,12 @@ pub fn run(args: &RunArgs) -> Result<u8, String> {
                 break;
             }
         }
+        exit
+    } else if args.engine == vmlab_monitor::Engine::Jit && args.trace.bt {
+        let mut jit = vmlab_translate::jit_engine(&mut |s| eprintln!("{s}"));
+        jit.bt_mut().set_trace(true);
+        let exit = m.run_with(&mut jit, args.max_insns);
+        print_bt_trace(&jit.bt_mut().take_trace(), &image, args.profile);
         exit
     } else if args.engine == vmlab_monitor::Engine::Jit {
         let mut jit = vmlab_translate::jit_engine_for_bare_machine();
@@ -332,4 +348,30 @@ fn run_workload(args: &RunArgs) -> Result<u8, String> {
         );
     }
     Ok(status)
+}
+
+/// `--trace bt` for a bare-metal program under `--engine jit`: each block as
+/// the translator saw it, then its host code beside the guest code (QEMU's
+/// `-d in_asm,out_asm`).
+fn print_bt_trace(
+    events: &[vmlab_translate::TraceEvent],
+    image: &vmlab_asm::Image,
+    profile: Profile,
+) {
+    use vmlab_translate::TraceEvent;
+    for ev in events {
+        match ev {
+            TraceEvent::Translated(t) => {
+                let text = vmlab_translate::render_translation(t, Some(image), profile);
+                println!("bt: translated {}", text.trim_end());
+            }
+            TraceEvent::Code { va, lines } => {
+                println!("bt: host code of block {va:#010x}:");
+                for l in lines {
+                    println!("  {l}");
+                }
+            }
+            TraceEvent::Adaptive { .. } => {}
+        }
+    }
 }

@@ -143,9 +143,10 @@ impl Machine {
         self.mmu.ram.as_bytes_mut()
     }
 
-    /// One byte per host frame, indexed by `hpa >> 12`: non-zero when a
-    /// store to the frame needs the slow path (write-protected, or holding
-    /// cached code whose generation the store may have to bump).
+    /// One byte per 4 KiB page of the 32-bit host-physical space, indexed
+    /// by `hpa >> 12` (any address: 2^20 bytes): non-zero when a store there
+    /// needs the slow path (write-protected, holding cached code whose
+    /// generation the store may have to bump, or past the end of RAM).
     #[inline]
     pub fn engine_store_watch(&self) -> &[u8] {
         self.mmu.frames.watch_bytes()

@@ -10,6 +10,14 @@ use vmlab_isa::paging::PAGE_SHIFT;
 const PROTECTED: u8 = 1 << 0;
 /// Some 128-byte line of the frame holds code in the block cache.
 const CODE: u8 = 1 << 1;
+/// Past the end of RAM: a store there is never ordinary.
+const OUTSIDE: u8 = 1 << 2;
+
+/// Watch bytes kept: one per 4 KiB page of the whole 32-bit address space,
+/// so a translator can index them by any guest address in the identity
+/// window without a bounds check first (the bytes past RAM say
+/// [`OUTSIDE`]).
+const WATCH_PAGES: usize = 1 << 20;
 
 /// log2 of the code-tracking granule: 32 lines of 128 bytes per frame, so data
 /// next to code in the same page does not invalidate it on every store.
@@ -18,8 +26,10 @@ const LINE_SHIFT: u32 = 7;
 /// Write-protect bits, code lines and code generations per host frame.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Frames {
-    /// `PROTECTED | CODE` per frame.
+    /// `PROTECTED | CODE` per frame, then `OUTSIDE` up to [`WATCH_PAGES`].
     watch: Vec<u8>,
+    /// Frames of RAM.
+    frames: usize,
     /// Bit i set: line i of the frame holds decoded code.
     code_lines: Vec<u32>,
     /// Bumped whenever the frame's code is invalidated; cached blocks record
@@ -32,8 +42,11 @@ pub(crate) struct Frames {
 impl Frames {
     pub(crate) fn new(frames: u32) -> Frames {
         let n = frames as usize;
+        let mut watch = vec![OUTSIDE; WATCH_PAGES.max(n)];
+        watch[..n].fill(0);
         Frames {
-            watch: vec![0; n],
+            watch,
+            frames: n,
             code_lines: vec![0; n],
             generation: vec![0; n],
             epoch: 0,
@@ -48,7 +61,8 @@ impl Frames {
             .is_some_and(|w| *w != 0)
     }
 
-    /// The watch byte of every frame (non-zero: stores need the slow path).
+    /// The watch byte of every frame (non-zero: stores need the slow path),
+    /// and of every page past RAM up to 4 GiB (never zero).
     pub(crate) fn watch_bytes(&self) -> &[u8] {
         &self.watch
     }
@@ -62,7 +76,7 @@ impl Frames {
 
     /// Sets or clears write protection of the frame `frame`.
     pub(crate) fn set_protected(&mut self, frame: u32, on: bool) {
-        if let Some(w) = self.watch.get_mut(frame as usize) {
+        if let Some(w) = self.watch[..self.frames].get_mut(frame as usize) {
             if on {
                 *w |= PROTECTED;
             } else {
@@ -73,7 +87,7 @@ impl Frames {
 
     /// Every protected frame.
     pub(crate) fn protected_frames(&self) -> impl Iterator<Item = u32> + '_ {
-        self.watch
+        self.watch[..self.frames]
             .iter()
             .enumerate()
             .filter(|(_, w)| **w & PROTECTED != 0)
@@ -92,7 +106,7 @@ impl Frames {
     /// Records that bytes `hpa..hpa + len` (inside one frame) now hold cached code.
     pub(crate) fn mark_code(&mut self, hpa: u32, len: u32) {
         let f = (hpa >> PAGE_SHIFT) as usize;
-        if f >= self.watch.len() || len == 0 {
+        if f >= self.frames || len == 0 {
             return;
         }
         let first = (hpa >> LINE_SHIFT) & 31;
@@ -108,7 +122,7 @@ impl Frames {
     /// when code was invalidated.
     pub(crate) fn written(&mut self, hpa: u32, len: u32) -> bool {
         let f = (hpa >> PAGE_SHIFT) as usize;
-        if f >= self.watch.len() || self.watch[f] & CODE == 0 || len == 0 {
+        if f >= self.frames || self.watch[f] & CODE == 0 || len == 0 {
             return false;
         }
         let first = (hpa >> LINE_SHIFT) & 31;
@@ -124,7 +138,7 @@ impl Frames {
     /// Forgets all code in frame `frame` (its cached blocks become stale).
     pub(crate) fn invalidate_frame(&mut self, frame: u32) {
         let f = frame as usize;
-        if f < self.watch.len() {
+        if f < self.frames {
             self.code_lines[f] = 0;
             self.watch[f] &= !CODE;
             self.generation[f] = self.generation[f].wrapping_add(1);

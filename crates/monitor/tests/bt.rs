@@ -280,6 +280,52 @@ fn trace_bt_shows_translations_callouts_and_adaptive_retranslation() {
     assert_eq!(heads.len(), n);
 }
 
+/// Under `--engine jit`, each translated block is followed by its host code
+/// (the iced-x86 disassembly beside the guest instructions, with chain
+/// points and callouts marked); under the interpreter there is none.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn trace_bt_under_the_jit_shows_host_code_beside_guest_code() {
+    for engine in [vmlab_monitor::Engine::Interp, vmlab_monitor::Engine::Jit] {
+        let mut c = config("nb-ptemod", 2, Profile::Strict);
+        c.engine = engine;
+        let mut host = Vm::host_for(&c).unwrap();
+        let mut vm = Vm::new(&mut host, c).unwrap();
+        let out = Rc::new(RefCell::new(Vec::<String>::new()));
+        let sink = out.clone();
+        vm.set_bt_tracer(move |s| sink.borrow_mut().push(s.to_owned()))
+            .unwrap();
+        vm.run(&mut host, BUDGET).unwrap();
+        assert_eq!(vm.report().exit_code, Some(0));
+        let out = out.borrow();
+        let all = out.join("\n");
+        let host_code = out
+            .iter()
+            .filter(|s| s.starts_with("bt: host code (x86-64) of block"))
+            .count();
+        if engine == vmlab_monitor::Engine::Interp {
+            assert_eq!(host_code, 0, "{all}");
+            continue;
+        }
+        // Each shown block that runs as host code is followed by it.
+        let first = out
+            .iter()
+            .position(|s| s.starts_with("bt: translated block"))
+            .expect("a translated block");
+        let block = out[first].split_whitespace().nth(3).unwrap().to_owned();
+        assert_eq!(
+            out[first + 1],
+            format!("bt: host code (x86-64) of block {block}:"),
+            "{all}"
+        );
+        assert!(host_code > 10, "{all}");
+        assert!(all.contains(";; entry"), "{all}");
+        assert!(all.contains("<- chain point: exit 0"), "{all}");
+        assert!(all.contains("<- callout: store"), "{all}");
+        assert!(all.contains("jmp qword ptr"), "{all}");
+    }
+}
+
 #[test]
 fn the_bt_tracer_needs_bt_mode() {
     let c = VmConfig::for_workload("nb-in", 1, Mode::Trap).unwrap();

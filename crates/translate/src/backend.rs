@@ -103,4 +103,8 @@ pub trait Backend {
     fn stats(&self) -> BackendStats;
     /// The compiled code of slot `id`, one line per unit, for traces.
     fn listing(&self, id: BlockId) -> Vec<String>;
+    /// Traces are on: keep what [`listing`](Backend::listing) shows
+    /// available from the moment a block is compiled (the x86-64 backend
+    /// then generates host code at once, instead of once a block is hot).
+    fn set_listings(&mut self, _on: bool) {}
 }

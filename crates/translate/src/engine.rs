@@ -23,6 +23,14 @@ use crate::vcpu::VirtualCpu;
 pub enum TraceEvent {
     /// A block was translated for the first time (or again).
     Translated(Translation),
+    /// The backend's code for the block just translated (host disassembly
+    /// beside the guest code for the x86-64 backend), one line per unit.
+    Code {
+        /// Guest-virtual address of the block.
+        va: u32,
+        /// [`Backend::listing`]'s lines.
+        lines: Vec<String>,
+    },
     /// A store faulted on a protected page and will be retranslated as a
     /// callout.
     Adaptive {
@@ -114,6 +122,7 @@ impl<B: Backend, V: VirtualCpu> BtEngine<B, V> {
     /// Starts (or stops) recording [`TraceEvent`]s.
     pub fn set_trace(&mut self, on: bool) {
         self.trace = on.then(Vec::new);
+        self.backend.set_listings(on);
     }
 
     /// The trace events recorded since the last call.
@@ -260,7 +269,12 @@ impl<B: Backend, V: VirtualCpu> BtEngine<B, V> {
             self.counters.user_blocks += 1;
         }
         if let Some(trace) = &mut self.trace {
+            let va = t.va;
             trace.push(TraceEvent::Translated(t));
+            trace.push(TraceEvent::Code {
+                va,
+                lines: self.backend.listing(id),
+            });
         }
         (id, reset)
     }

@@ -234,6 +234,10 @@ impl<B: Backend> Backend for Priced<B> {
     fn listing(&self, id: BlockId) -> Vec<String> {
         self.inner.listing(id)
     }
+
+    fn set_listings(&mut self, on: bool) {
+        self.inner.set_listings(on);
+    }
 }
 
 /// What the VM needs from its bt engine, whatever the backend.
@@ -388,14 +392,26 @@ pub(crate) fn run_guest(m: &mut Machine, vm: &mut VmState, budget: u64) -> Exit 
     exit
 }
 
-/// Shows trace events: each kernel block the first time it is translated,
-/// each adaptive marking and the retranslation it causes.
+/// Shows trace events: each kernel block the first time it is translated
+/// (under `--engine jit` with its host code beside it, QEMU `out_asm`
+/// style), each adaptive marking and the retranslation it causes.
 fn trace(bt: &mut BtState, config: &VmConfig, events: Vec<TraceEvent>) {
     let Some(tracer) = bt.tracer.as_mut() else {
         return;
     };
+    // The block just shown: its code listing follows it.
+    let mut shown = None;
     for ev in events {
         match ev {
+            TraceEvent::Code { va, lines } => {
+                if shown == Some(va) && config.engine == EngineKind::Jit {
+                    tracer(&format!("bt: host code (x86-64) of block {va:#010x}:"));
+                    for l in lines {
+                        tracer(&format!("  {l}"));
+                    }
+                }
+                shown = None;
+            }
             TraceEvent::Translated(t) if t.privilege == Privilege::Supervisor => {
                 let adaptive = bt.adaptive.iter().position(|pc| {
                     t.ops
@@ -406,8 +422,10 @@ fn trace(bt: &mut BtState, config: &VmConfig, events: Vec<TraceEvent>) {
                     bt.adaptive.swap_remove(i);
                     let text = render(&t, config);
                     tracer(&format!("bt: retranslated (adaptive) {text}"));
+                    shown = Some(t.va);
                 } else if bt.shown.insert(t.va) {
                     tracer(&format!("bt: translated {}", render(&t, config)));
+                    shown = Some(t.va);
                 }
             }
             TraceEvent::Translated(_) => {}

@@ -55,6 +55,7 @@ impl X86Backend {
             machine_epoch: 0,
             stop: None,
             live: Live::default(),
+            all_watched: vec![1; 1 << 20].into_boxed_slice(),
         });
         X86Backend {
             slots: Vec::new(),

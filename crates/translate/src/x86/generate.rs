@@ -15,8 +15,8 @@
 use std::mem::offset_of;
 
 use iced_x86::code_asm::{
-    AsmRegister32, CodeAssembler, CodeLabel, byte_ptr, cl, cx, dword_ptr, eax, ecx, edx, esi,
-    qword_ptr, r14, r15, rax, rdx, rsi, word_ptr,
+    AsmRegister32, AsmRegister64, CodeAssembler, CodeLabel, byte_ptr, cl, cx, dword_ptr, eax, ecx,
+    edx, esi, qword_ptr, r14, r15, rax, rdx, rsi, word_ptr,
 };
 use vmlab_isa::{BranchCond, Instr, LoadOp, Width};
 
@@ -32,6 +32,15 @@ enum Pass {
     Main,
     /// The copy slow paths of the first copy resume in (loop blocks only).
     Slow,
+}
+
+/// Where a guest address is.
+#[derive(Clone, Copy)]
+struct Addr {
+    r32: AsmRegister32,
+    r64: AsmRegister64,
+    /// In a pinned register (not `esi`).
+    pinned: bool,
 }
 
 /// Where a store's value is for the slow path's call (`edx`).
@@ -50,6 +59,8 @@ pub(super) enum Slow {
     /// A load's callback: `k` is the `LoadOp::ALL` index.
     Load {
         at: CodeLabel,
+        /// The pinned register holding the address (else it is in `esi`).
+        addr: Option<AsmRegister32>,
         k: usize,
         rd: u8,
         i: u32,
@@ -58,6 +69,8 @@ pub(super) enum Slow {
     /// A store's callback: `w` indexes `store_fn`.
     Store {
         at: CodeLabel,
+        /// The pinned register holding the address (else it is in `esi`).
+        addr: Option<AsmRegister32>,
         w: usize,
         value: Value,
         i: u32,
@@ -297,32 +310,38 @@ impl Gen<'_> {
         self.a.jmp(s.entry)
     }
 
-    /// `esi = rs1 + off` (a guest address).
-    fn address(&mut self, rs1: u8, o: i32) -> R {
+    /// A guest address `rs1 + off`: in `rs1`'s host register when it is
+    /// pinned and `off` is 0 (returned, for the slow path to copy into
+    /// `esi`), else computed into `esi`.
+    fn address(&mut self, rs1: u8, o: i32) -> Result<Addr, iced_x86::IcedError> {
         if rs1 == 0 {
-            self.a.mov(esi, o as u32)
+            self.a.mov(esi, o as u32)?;
         } else if let Some(h) = pinned_host(rs1) {
             if o == 0 {
-                self.a.mov(esi, h.r32)
-            } else {
-                self.a.lea(esi, dword_ptr(h.r64 + o))
+                return Ok(Addr {
+                    r32: h.r32,
+                    r64: h.r64,
+                    pinned: true,
+                });
             }
+            self.a.lea(esi, dword_ptr(h.r64 + o))?;
         } else {
             self.a.mov(esi, dword_ptr(r15 + reg_off(rs1)))?;
             if o != 0 {
                 self.a.add(esi, o)?;
             }
-            Ok(())
         }
+        Ok(Addr {
+            r32: esi,
+            r64: rsi,
+            pinned: false,
+        })
     }
 
-    /// Jumps to `slow` unless `esi` is in the identity window and aligned.
-    fn window_check(&mut self, bytes: u32, slow: CodeLabel) -> R {
-        self.a
-            .cmp(esi, dword_ptr(r15 + off(offset_of!(Ctx, flat))))?;
-        self.a.jae(slow)?;
+    /// Jumps to `slow` unless the address is aligned for `bytes`.
+    fn align_check(&mut self, at: Addr, bytes: u32, slow: CodeLabel) -> R {
         if bytes > 1 {
-            self.a.test(esi, bytes - 1)?;
+            self.a.test(at.r32, bytes - 1)?;
             self.a.jnz(slow)?;
         }
         Ok(())
@@ -332,15 +351,19 @@ impl Gen<'_> {
     /// machine's load path out of line.
     fn load_op(&mut self, op: LoadOp, rd: u8, rs1: u8, o: i32, i: u32, resume: CodeLabel) -> R {
         let slow = self.a.create_label();
-        self.address(rs1, o)?;
-        self.window_check(op.width().bytes(), slow)?;
+        let at = self.address(rs1, o)?;
+        self.a
+            .cmp(at.r32, dword_ptr(r15 + off(offset_of!(Ctx, flat))))?;
+        self.a.jae(slow)?;
+        self.align_check(at, op.width().bytes(), slow)?;
         let dst = pinned(rd).filter(|_| rd != 0).unwrap_or(eax);
+        let m = rdx + at.r64;
         match op {
-            LoadOp::Lw => self.a.mov(dst, dword_ptr(rdx + rsi))?,
-            LoadOp::Lh => self.a.movsx(dst, word_ptr(rdx + rsi))?,
-            LoadOp::Lhu => self.a.movzx(dst, word_ptr(rdx + rsi))?,
-            LoadOp::Lb => self.a.movsx(dst, byte_ptr(rdx + rsi))?,
-            LoadOp::Lbu => self.a.movzx(dst, byte_ptr(rdx + rsi))?,
+            LoadOp::Lw => self.a.mov(dst, dword_ptr(m))?,
+            LoadOp::Lh => self.a.movsx(dst, word_ptr(m))?,
+            LoadOp::Lhu => self.a.movzx(dst, word_ptr(m))?,
+            LoadOp::Lb => self.a.movsx(dst, byte_ptr(m))?,
+            LoadOp::Lbu => self.a.movzx(dst, byte_ptr(m))?,
         }
         if dst == eax {
             self.store(rd, eax)?;
@@ -348,6 +371,7 @@ impl Gen<'_> {
         let k = LoadOp::ALL.iter().position(|x| *x == op).unwrap_or(0);
         self.slow.push(Slow::Load {
             at: slow,
+            addr: at.pinned.then_some(at.r32),
             k,
             rd,
             i,
@@ -361,7 +385,7 @@ impl Gen<'_> {
     /// fast path there), the machine's store path out of line.
     fn store_op(&mut self, width: Width, rs2: u8, rs1: u8, o: i32, i: u32, resume: CodeLabel) -> R {
         let slow = self.a.create_label();
-        self.address(rs1, o)?;
+        let at = self.address(rs1, o)?;
         let value = if rs2 == 0 {
             Value::Zero
         } else if let Some(h) = pinned(rs2) {
@@ -370,8 +394,10 @@ impl Gen<'_> {
             self.a.mov(ecx, dword_ptr(r15 + reg_off(rs2)))?;
             Value::Ecx
         };
-        self.window_check(width.bytes(), slow)?;
-        self.a.mov(eax, esi)?;
+        // The watch bytes cover every page: no window check (a page past
+        // RAM, or outside the identity window, is never ordinary).
+        self.align_check(at, width.bytes(), slow)?;
+        self.a.mov(eax, at.r32)?;
         self.a.shr(eax, 12)?;
         self.a
             .add(rax, qword_ptr(r15 + off(offset_of!(Ctx, watch))))?;
@@ -379,15 +405,15 @@ impl Gen<'_> {
         self.a.jne(slow)?;
         let h = pinned_host(rs2);
         match (width, value, h) {
-            (Width::Byte, Value::Zero, _) => self.a.mov(byte_ptr(rdx + rsi), 0)?,
-            (Width::Half, Value::Zero, _) => self.a.mov(word_ptr(rdx + rsi), 0)?,
-            (Width::Word, Value::Zero, _) => self.a.mov(dword_ptr(rdx + rsi), 0)?,
-            (Width::Byte, Value::Reg(_), Some(h)) => self.a.mov(byte_ptr(rdx + rsi), h.r8)?,
-            (Width::Half, Value::Reg(_), Some(h)) => self.a.mov(word_ptr(rdx + rsi), h.r16)?,
-            (Width::Word, Value::Reg(_), Some(h)) => self.a.mov(dword_ptr(rdx + rsi), h.r32)?,
-            (Width::Byte, _, _) => self.a.mov(byte_ptr(rdx + rsi), cl)?,
-            (Width::Half, _, _) => self.a.mov(word_ptr(rdx + rsi), cx)?,
-            (Width::Word, _, _) => self.a.mov(dword_ptr(rdx + rsi), ecx)?,
+            (Width::Byte, Value::Zero, _) => self.a.mov(byte_ptr(rdx + at.r64), 0)?,
+            (Width::Half, Value::Zero, _) => self.a.mov(word_ptr(rdx + at.r64), 0)?,
+            (Width::Word, Value::Zero, _) => self.a.mov(dword_ptr(rdx + at.r64), 0)?,
+            (Width::Byte, Value::Reg(_), Some(h)) => self.a.mov(byte_ptr(rdx + at.r64), h.r8)?,
+            (Width::Half, Value::Reg(_), Some(h)) => self.a.mov(word_ptr(rdx + at.r64), h.r16)?,
+            (Width::Word, Value::Reg(_), Some(h)) => self.a.mov(dword_ptr(rdx + at.r64), h.r32)?,
+            (Width::Byte, _, _) => self.a.mov(byte_ptr(rdx + at.r64), cl)?,
+            (Width::Half, _, _) => self.a.mov(word_ptr(rdx + at.r64), cx)?,
+            (Width::Word, _, _) => self.a.mov(dword_ptr(rdx + at.r64), ecx)?,
         }
         let w = match width {
             Width::Byte => 0,
@@ -396,6 +422,7 @@ impl Gen<'_> {
         };
         self.slow.push(Slow::Store {
             at: slow,
+            addr: at.pinned.then_some(at.r32),
             w,
             value,
             i,
@@ -410,12 +437,16 @@ impl Gen<'_> {
             match s {
                 Slow::Load {
                     mut at,
+                    addr,
                     k,
                     rd,
                     i,
                     resume,
                 } => {
                     self.a.set_label(&mut at)?;
+                    if let Some(r) = addr {
+                        self.a.mov(esi, r)?;
+                    }
                     self.call(k, "load (outside the window)")?;
                     self.a.bt(rax, 32)?;
                     self.leave_if(
@@ -431,12 +462,16 @@ impl Gen<'_> {
                 }
                 Slow::Store {
                     mut at,
+                    addr,
                     w,
                     value,
                     i,
                     resume,
                 } => {
                     self.a.set_label(&mut at)?;
+                    if let Some(r) = addr {
+                        self.a.mov(esi, r)?;
+                    }
                     match value {
                         Value::Ecx => self.a.mov(edx, ecx)?,
                         Value::Reg(h) => self.a.mov(edx, h)?,

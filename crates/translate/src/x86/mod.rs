@@ -103,6 +103,9 @@ pub(crate) struct Ctx {
     stop: Option<EngineStop>,
     /// The links and inline-cache entries validated in the current epoch.
     live: Live,
+    /// A watch byte for every page, none zero (stores when the identity
+    /// window is not all of RAM).
+    all_watched: Box<[u8]>,
 }
 
 /// The links and inline-cache entries that lead to a successor (validated
@@ -509,6 +512,10 @@ impl Backend for X86Backend {
 
     fn listing(&self, id: BlockId) -> Vec<String> {
         listing(self, id)
+    }
+
+    fn set_listings(&mut self, on: bool) {
+        self.set_eager(on);
     }
 }
 

@@ -59,8 +59,18 @@ pub(super) fn do_store(ctx: &mut Ctx, m: &mut Machine, va: u32, value: u32, widt
 /// which is always a callback, which calls this again).
 pub(super) fn refresh_window(ctx: &mut Ctx, m: &mut Machine) {
     ctx.flat = m.engine_flat_limit();
-    ctx.watch = m.engine_store_watch().as_ptr() as u64;
-    ctx.ram = m.engine_ram_mut().as_mut_ptr() as u64;
+    let ram = m.engine_ram_mut();
+    ctx.ram = ram.as_mut_ptr() as u64;
+    // Stores index the watch bytes by guest address with no window check:
+    // the machine's bytes when the identity window is all of RAM (guest
+    // address = host address, and the bytes past RAM are never zero), else
+    // bytes that send every store to the slow path.
+    let whole = ctx.flat as usize + 4 >= ram.len();
+    ctx.watch = if whole {
+        m.engine_store_watch().as_ptr() as u64
+    } else {
+        ctx.all_watched.as_ptr() as u64
+    };
 }
 
 /// After a callback: a walk that filled the TLB starts a new chain epoch.
