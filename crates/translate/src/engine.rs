@@ -94,6 +94,11 @@ impl<B: Backend, V: VirtualCpu> BtEngine<B, V> {
         &mut self.vcpu
     }
 
+    /// The backend, mutably.
+    pub fn backend_mut(&mut self) -> &mut B {
+        &mut self.backend
+    }
+
     /// The backend.
     pub fn backend(&self) -> &B {
         &self.backend

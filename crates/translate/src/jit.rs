@@ -68,6 +68,13 @@ impl JitEngine {
         self.bt.set_direct_execution(on);
     }
 
+    /// Generates host code for every block as soon as it is translated
+    /// (instead of once it is hot): what tests that must run host code on
+    /// short programs want.
+    pub fn set_eager(&mut self, on: bool) {
+        self.bt.backend_mut().set_listings(on);
+    }
+
     /// The backend's name.
     pub fn backend_name(&self) -> &'static str {
         self.bt.backend().name()

@@ -275,3 +275,53 @@ fn jit_engine_uses_the_x86_backend_here() {
     assert_eq!(e.backend_name(), "x86-64");
     assert_eq!(vmlab_translate::jit_engine_for_bare_machine().name(), "jit");
 }
+
+/// Runs `src` on the interpreter and on the jit with host code for every
+/// block, and checks they end the same way in the same state (RAM included).
+fn same_as_interpreter(src: &str) {
+    let mut a = machine(src);
+    let ea = a.run(100_000);
+    let mut b = machine(src);
+    let mut jit = JitEngine::new();
+    jit.set_eager(true);
+    let eb = jit.run(&mut b, 100_000);
+    assert_eq!(ea, eb, "{src}");
+    assert_eq!(a.cpu_state(), b.cpu_state(), "{src}");
+    assert_eq!(a.counters().traps, b.counters().traps, "{src}");
+    let (mut x, mut y) = (vec![0; 0x10000], vec![0; 0x10000]);
+    a.read_phys(vmlab_machine::HostPhys(0), &mut x).unwrap();
+    b.read_phys(vmlab_machine::HostPhys(0), &mut y).unwrap();
+    assert!(x == y, "RAM differs: {src}");
+    assert!(jit.bt().backend().native_blocks() > 0);
+}
+
+/// Runs of word loads or stores off one register are checked once as a
+/// group: every way that check can fail runs the ops one by one with the
+/// same outcome as the interpreter.
+#[test]
+fn grouped_loads_and_stores_match_the_interpreter() {
+    // The code under test is a block of its own (no system instruction in
+    // it), so it runs as host code.
+    let setup =
+        "_start: la t0, fault\n csrw tvec, t0\n li t0, 11\n li t1, 22\n li a0, 33\n j body\nbody: ";
+    let end = "done: halt\nfault: csrr a3, cause\n csrr a4, epc\n halt\n";
+    let cases = [
+        // In one page: the fast path.
+        "li sp, 0x8100\n sw t0, 0(sp)\n sw t1, 4(sp)\n sw a0, 8(sp)\n lw s0, 0(sp)\n lw s1, 4(sp)\n lw a1, 8(sp)\n j done\n",
+        // Across a page boundary.
+        "li sp, 0x8ffc\n sw t0, 0(sp)\n sw t1, 4(sp)\n sw a0, 8(sp)\n lw s0, 0(sp)\n lw s1, 4(sp)\n lw a1, 8(sp)\n j done\n",
+        // Misaligned: the first store faults.
+        "li sp, 0x8102\n sw t0, 0(sp)\n sw t1, 4(sp)\n j done\n",
+        // Negative offsets.
+        "li sp, 0x8200\n sw t0, -8(sp)\n sw t1, -4(sp)\n lw s0, -8(sp)\n lw s1, -4(sp)\n j done\n",
+        // Past the end of RAM: the second load (store) faults.
+        "li sp, 0xfffffc\n lw s0, 0(sp)\n lw s1, 4(sp)\n j done\n",
+        "li sp, 0xfffffc\n sw t0, 0(sp)\n sw t1, 4(sp)\n j done\n",
+        // Into code that runs next: the stores overwrite two instructions
+        // of the following block with `addi a2, a2, 1`.
+        "la t2, new\n lw t0, 0(t2)\n la sp, patch\n sw t0, 0(sp)\n sw t0, 4(sp)\n j patch\npatch: nop\n nop\n j done\nnew: addi a2, a2, 1\n",
+    ];
+    for c in cases {
+        same_as_interpreter(&format!("{setup}{c}{end}"));
+    }
+}

@@ -193,6 +193,18 @@ impl Gen<'_> {
             // Nothing to compute: these cannot trap.
             return Ok(true);
         }
+        if op == AluOp::Sub && x == 0 {
+            // neg: in place when d is y's pinned register.
+            let t = pinned(d).unwrap_or(eax);
+            if !(d == y && pinned(d).is_some()) {
+                self.load(t, y)?;
+            }
+            self.a.neg(t)?;
+            if pinned(d).is_none() {
+                self.store(d, eax)?;
+            }
+            return Ok(true);
+        }
         // In place in d's host register unless that would clobber y first.
         let (t, home) = match pinned(d) {
             Some(hd) if !(d == y && d != x) => (hd, true),

@@ -56,6 +56,15 @@ pub(super) enum Value {
 
 /// An out-of-line slow path.
 pub(super) enum Slow {
+    /// A group of word loads or stores off one pinned base whose combined
+    /// check failed: each op checked on its own, then back to `done`.
+    Group {
+        at: CodeLabel,
+        /// (index, instruction, where its slow path resumes: the second
+        /// copy's next instruction, or none for right after it).
+        ops: Vec<(usize, Instr, Option<CodeLabel>)>,
+        done: CodeLabel,
+    },
     /// A load's callback: `k` is the `LoadOp::ALL` index.
     Load {
         at: CodeLabel,
@@ -195,10 +204,21 @@ impl Gen<'_> {
     fn body(&mut self, t: &Translation, s: &mut Shape, pass: Pass) -> R {
         let n = s.n;
         let first = if pass == Pass::Slow { 1 } else { 0 };
+        // Ops up to here were emitted as part of a group.
+        let mut grouped = 0;
         for (i, top) in t.ops.iter().enumerate().skip(first) {
             let i32_ = i as u32;
+            if i < grouped {
+                continue;
+            }
             if pass == Pass::Slow {
                 self.a.set_label(&mut s.slow_copy[i])?;
+            } else if let Some(end) = group_end(t, i) {
+                // The second copy keeps every op apart: slow paths resume
+                // at a single op there.
+                self.group(t, i, end, s)?;
+                grouped = end;
+                continue;
             }
             self.mark(Mark::Guest(i))?;
             let next_pc = top.pc.wrapping_add(4);
@@ -308,6 +328,90 @@ impl Gen<'_> {
         }
         self.mark(Mark::Chain(k))?;
         self.a.jmp(s.entry)
+    }
+
+    /// Ops `i..end` (a group, see [`group_end`]) with one combined check:
+    /// all aligned, in one page, in the identity window, and (stores) on a
+    /// page whose watch byte is 0; then each op is one host instruction.
+    /// When the check fails, the ops run checked one by one, out of line.
+    fn group(&mut self, t: &Translation, i: usize, end: usize, s: &Shape) -> R {
+        let ops: Vec<Instr> = t.ops[i..end]
+            .iter()
+            .map(|o| match o.op {
+                Op::Guest(instr) => instr,
+                _ => unreachable!("groups hold guest ops"),
+            })
+            .collect();
+        let (base, offs) = group_shape(&ops);
+        let Some(b) = pinned_host(base) else {
+            unreachable!("groups use a pinned base")
+        };
+        let (lo, hi) = (
+            offs.iter().copied().min().unwrap_or(0),
+            offs.iter().copied().max().unwrap_or(0),
+        );
+        let stores = matches!(ops[0], Instr::Store { .. });
+        let slow = self.a.create_label();
+        let mut done = self.a.create_label();
+        self.mark(Mark::Entry("group: one check for the loads/stores below"))?;
+        self.a.lea(esi, dword_ptr(b.r64 + lo))?;
+        self.a.test(esi, 3)?;
+        self.a.jnz(slow)?;
+        self.a.lea(eax, dword_ptr(b.r64 + hi))?;
+        if !stores {
+            self.a
+                .cmp(eax, dword_ptr(r15 + off(offset_of!(Ctx, flat))))?;
+            self.a.jae(slow)?;
+        }
+        if hi != lo {
+            // One page (so no wrap, and one watch byte).
+            self.a.xor(eax, esi)?;
+            self.a.cmp(eax, 0xFFF)?;
+            self.a.ja(slow)?;
+        }
+        if stores {
+            self.a.mov(eax, esi)?;
+            self.a.shr(eax, 12)?;
+            self.a
+                .add(rax, qword_ptr(r15 + off(offset_of!(Ctx, watch))))?;
+            self.a.cmp(byte_ptr(rax), 0)?;
+            self.a.jne(slow)?;
+        }
+        for (k, (instr, o)) in ops.iter().zip(&offs).enumerate() {
+            self.mark(Mark::Guest(i + k))?;
+            let m = dword_ptr(rdx + rsi + (o - lo));
+            match *instr {
+                Instr::Store { rs2, .. } => match pinned(rs2.num()) {
+                    _ if rs2.num() == 0 => self.a.mov(m, 0)?,
+                    Some(h) => self.a.mov(m, h)?,
+                    None => {
+                        self.a.mov(ecx, dword_ptr(r15 + reg_off(rs2.num())))?;
+                        self.a.mov(m, ecx)?;
+                    }
+                },
+                Instr::Load { rd, .. } => match pinned(rd.num()) {
+                    _ if rd.num() == 0 => {}
+                    Some(h) => self.a.mov(h, m)?,
+                    None => {
+                        self.a.mov(eax, m)?;
+                        self.store(rd.num(), eax)?;
+                    }
+                },
+                _ => unreachable!("groups hold loads and stores"),
+            }
+        }
+        self.a.set_label(&mut done)?;
+        let ops = ops
+            .into_iter()
+            .enumerate()
+            .map(|(k, instr)| (i + k, instr, s.slow_copy.get(i + k + 1).copied()))
+            .collect();
+        self.slow.push(Slow::Group {
+            at: slow,
+            ops,
+            done,
+        });
+        Ok(())
     }
 
     /// A guest address `rs1 + off`: in `rs1`'s host register when it is
@@ -433,8 +537,45 @@ impl Gen<'_> {
 
     /// The out-of-line slow paths, after the body.
     fn slow_paths(&mut self) -> R {
+        // Emitting a group's checked ops adds their own slow paths.
+        while !self.slow.is_empty() {
+            self.slow_batch()?;
+        }
+        Ok(())
+    }
+
+    fn slow_batch(&mut self) -> R {
         for s in std::mem::take(&mut self.slow) {
             match s {
+                Slow::Group { mut at, ops, done } => {
+                    self.a.set_label(&mut at)?;
+                    for (i, instr, resume) in ops {
+                        self.mark(Mark::Guest(i))?;
+                        let (mut resume, local) = match resume {
+                            Some(l) => (l, false),
+                            None => (self.a.create_label(), true),
+                        };
+                        match instr {
+                            Instr::Load {
+                                op,
+                                rd,
+                                rs1,
+                                off: o,
+                            } => self.load_op(op, rd.num(), rs1.num(), o, i as u32, resume)?,
+                            Instr::Store {
+                                width,
+                                rs2,
+                                rs1,
+                                off: o,
+                            } => self.store_op(width, rs2.num(), rs1.num(), o, i as u32, resume)?,
+                            _ => unreachable!("only loads and stores are grouped"),
+                        }
+                        if local {
+                            self.a.set_label(&mut resume)?;
+                        }
+                    }
+                    self.a.jmp(done)?;
+                }
                 Slow::Load {
                     mut at,
                     addr,
@@ -511,4 +652,60 @@ pub(super) struct Generated {
     /// Offsets of the direct exits' stubs and the inline cache's.
     pub(super) stubs: [Option<u64>; 2],
     pub(super) ic_stub: Option<u64>,
+}
+
+/// The end (exclusive) of the group of ops starting at `i`, if there is one:
+/// two or more consecutive word loads (or word stores) off the same pinned
+/// base register, none loading into the base, offsets within 2 KiB and all
+/// congruent modulo 4 (so one alignment check covers them all).
+fn group_end(t: &Translation, i: usize) -> Option<usize> {
+    let word = |k: usize| -> Option<(bool, u8, u8, i32)> {
+        match t.ops.get(k)?.op {
+            Op::Guest(Instr::Load {
+                op: LoadOp::Lw,
+                rd,
+                rs1,
+                off,
+            }) => Some((false, rs1.num(), rd.num(), off)),
+            Op::Guest(Instr::Store {
+                width: Width::Word,
+                rs1,
+                off,
+                ..
+            }) => Some((true, rs1.num(), 0, off)),
+            _ => None,
+        }
+    };
+    let (stores, base, _, first) = word(i)?;
+    let fits = |(s, b, d, o): (bool, u8, u8, i32)| {
+        s == stores
+            && b == base
+            && (s || d != base)
+            && (-2048..2048).contains(&o)
+            && (o - first) % 4 == 0
+    };
+    if base == 0 || pinned(base).is_none() || !fits(word(i)?) {
+        return None;
+    }
+    let mut end = i + 1;
+    while word(end).is_some_and(fits) {
+        end += 1;
+    }
+    (end - i >= 2).then_some(end)
+}
+
+/// The base register and offsets of a group's ops.
+fn group_shape(ops: &[Instr]) -> (u8, Vec<i32>) {
+    let mut base = 0;
+    let offs = ops
+        .iter()
+        .map(|i| match *i {
+            Instr::Load { rs1, off, .. } | Instr::Store { rs1, off, .. } => {
+                base = rs1.num();
+                off
+            }
+            _ => 0,
+        })
+        .collect();
+    (base, offs)
 }
