@@ -325,3 +325,14 @@ fn grouped_loads_and_stores_match_the_interpreter() {
         same_as_interpreter(&format!("{setup}{c}{end}"));
     }
 }
+
+/// A loop block with loads and stores has a second copy of its body, one
+/// label per op: ops with no host code (writes to `r0`) between them must
+/// not leave two labels on one instruction (found by the long differential
+/// run).
+#[test]
+fn a_loop_with_ops_that_emit_nothing_compiles_and_matches() {
+    same_as_interpreter(
+        "_start: li sp, 0x8000\n li a1, 20\n j loop\nloop: lw t0, 0(sp)\n add zero, t0, t0\n addi zero, zero, 0\n sw t0, 4(sp)\n addi a1, a1, -1\n bne a1, zero, loop\n halt\n",
+    );
+}

@@ -221,6 +221,7 @@ impl Gen<'_> {
                 continue;
             }
             self.mark(Mark::Guest(i))?;
+            let emitted = self.a.instructions().len();
             let next_pc = top.pc.wrapping_add(4);
             let Op::Guest(instr) = top.op else {
                 unreachable!("non-native op in a native block")
@@ -309,6 +310,12 @@ impl Gen<'_> {
                     }
                 }
                 _ => unreachable!("non-native instruction in a native block"),
+            }
+            if pass == Pass::Slow && self.a.instructions().len() == emitted {
+                // An op with no host code (a write to r0, `addi x, x, 0`):
+                // its label needs an instruction of its own, the next op's
+                // label being another.
+                self.a.nop()?;
             }
         }
         if let BlockEnd::FallThrough { .. } = t.end {
