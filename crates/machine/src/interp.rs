@@ -187,9 +187,10 @@ impl Machine {
                 self.cpu.get($x)
             };
         }
-        macro_rules! next {
-            ($i:expr) => {
-                base.wrapping_add(4 * ($i as u32 + 1))
+        // The pc after the pass's last op.
+        macro_rules! end {
+            () => {
+                base.wrapping_add(4 * ops.len() as u32)
             };
         }
         macro_rules! set {
@@ -209,9 +210,10 @@ impl Machine {
             }};
         }
         macro_rules! jump {
-            ($pass:lifetime, $i:expr, $target:expr) => {{
+            ($pass:lifetime, $target:expr) => {{
                 let target: u32 = $target;
-                let after = left - ($i + 1);
+                // A control transfer is the last op of its pass.
+                let after = left - ops.len();
                 if clean || self.mmu.epoch() == epoch {
                     if target == base {
                         if ops.len() <= after {
@@ -235,27 +237,28 @@ impl Machine {
             }};
         }
         macro_rules! branch {
-            ($pass:lifetime, $i:expr, $cond:expr, $target:expr) => {{
+            ($pass:lifetime, $cond:expr, $target:expr) => {{
                 if $cond {
-                    jump!($pass, $i, $target)
+                    jump!($pass, $target)
                 }
-                jump!($pass, $i, next!($i))
+                jump!($pass, end!())
             }};
         }
-        // A fused loop closer at index $i: the ALU half, then (unless the
-        // pass is cut before it) the branch at $i + 1 back to the start.
+        // A fused loop closer (`$rest`: ops after it in this pass): the ALU
+        // half, then (unless the pass is cut before it) the block's last op,
+        // the branch back to the start.
         macro_rules! closer {
-            ($pass:lifetime, $i:expr, $d:expr, $v:expr, $c:expr, $cmp:expr) => {{
+            ($pass:lifetime, $rest:expr, $d:expr, $v:expr, $c:expr, $cmp:expr) => {{
                 let v: u32 = $v;
                 set!($d, v);
-                let i = $i;
-                if i + 1 < ops.len() {
+                // The branch is the block's last op: is it in this pass?
+                if $rest != 0 {
                     let c: u32 = r!($c);
                     #[allow(clippy::redundant_closure_call)]
                     let taken: bool = $cmp(v, c);
                     if taken {
                         // Back to the start: again in place if it fits.
-                        let after = left - (i + 2);
+                        let after = left - ops.len();
                         if ops.len() <= after && (clean || self.mmu.epoch() == epoch) {
                             left = after;
                             continue $pass;
@@ -265,7 +268,7 @@ impl Machine {
                             pc: base,
                         };
                     }
-                    jump!($pass, i + 1, next!(i + 1))
+                    jump!($pass, end!())
                 }
             }};
         }
@@ -321,13 +324,16 @@ impl Machine {
             }};
         }
         'pass: loop {
-            for (i, op) in ops.iter().enumerate() {
+            let mut next = 0;
+            while let Some(&op) = ops.get(next) {
+                next += 1;
+                // The index of `op`.
                 macro_rules! at {
                     () => {
-                        i
+                        next - 1
                     };
                 }
-                match *op {
+                match op {
                     Op::Add { d, a, b } => set!(d, r!(a).wrapping_add(r!(b))),
                     Op::Sub { d, a, b } => set!(d, r!(a).wrapping_sub(r!(b))),
                     Op::And { d, a, b } => set!(d, r!(a) & r!(b)),
@@ -372,25 +378,25 @@ impl Machine {
                     Op::Sw { s, a, imm } => store!(at!(), s, a, imm, Width::Word),
                     Op::Sh { s, a, imm } => store!(at!(), s, a, imm, Width::Half),
                     Op::Sb { s, a, imm } => store!(at!(), s, a, imm, Width::Byte),
-                    Op::Beq { a, b, target } => branch!('pass, at!(), r!(a) == r!(b), target),
-                    Op::Bne { a, b, target } => branch!('pass, at!(), r!(a) != r!(b), target),
+                    Op::Beq { a, b, target } => branch!('pass, r!(a) == r!(b), target),
+                    Op::Bne { a, b, target } => branch!('pass, r!(a) != r!(b), target),
                     Op::Blt { a, b, target } => {
-                        branch!('pass, at!(), (r!(a) as i32) < (r!(b) as i32), target)
+                        branch!('pass, (r!(a) as i32) < (r!(b) as i32), target)
                     }
                     Op::Bge { a, b, target } => {
-                        branch!('pass, at!(), (r!(a) as i32) >= (r!(b) as i32), target)
+                        branch!('pass, (r!(a) as i32) >= (r!(b) as i32), target)
                     }
-                    Op::Bltu { a, b, target } => branch!('pass, at!(), r!(a) < r!(b), target),
-                    Op::Bgeu { a, b, target } => branch!('pass, at!(), r!(a) >= r!(b), target),
+                    Op::Bltu { a, b, target } => branch!('pass, r!(a) < r!(b), target),
+                    Op::Bgeu { a, b, target } => branch!('pass, r!(a) >= r!(b), target),
                     Op::AddiBeq { d, a, c, imm } => {
-                        closer!('pass, i, d, r!(a).wrapping_add(imm as u32), c, |v, c| v == c)
+                        closer!('pass, ops.len() - next, d, r!(a).wrapping_add(imm as u32), c, |v, c| v == c)
                     }
                     Op::AddiBne { d, a, c, imm } => {
-                        closer!('pass, i, d, r!(a).wrapping_add(imm as u32), c, |v, c| v != c)
+                        closer!('pass, ops.len() - next, d, r!(a).wrapping_add(imm as u32), c, |v, c| v != c)
                     }
                     Op::AddiBlt { d, a, c, imm } => closer!(
                         'pass,
-                        i,
+                        ops.len() - next,
                         d,
                         r!(a).wrapping_add(imm as u32),
                         c,
@@ -398,42 +404,41 @@ impl Machine {
                     ),
                     Op::AddiBge { d, a, c, imm } => closer!(
                         'pass,
-                        i,
+                        ops.len() - next,
                         d,
                         r!(a).wrapping_add(imm as u32),
                         c,
                         |v: u32, c: u32| (v as i32) >= (c as i32)
                     ),
                     Op::AddiBltu { d, a, c, imm } => {
-                        closer!('pass, i, d, r!(a).wrapping_add(imm as u32), c, |v, c| v < c)
+                        closer!('pass, ops.len() - next, d, r!(a).wrapping_add(imm as u32), c, |v, c| v < c)
                     }
                     Op::AddiBgeu { d, a, c, imm } => {
-                        closer!('pass, i, d, r!(a).wrapping_add(imm as u32), c, |v, c| v >= c)
+                        closer!('pass, ops.len() - next, d, r!(a).wrapping_add(imm as u32), c, |v, c| v >= c)
                     }
                     Op::AddBne { d, a, b, c } => {
-                        closer!('pass, i, d, r!(a).wrapping_add(r!(b)), c, |v, c| v != c)
+                        closer!('pass, ops.len() - next, d, r!(a).wrapping_add(r!(b)), c, |v, c| v != c)
                     }
                     Op::AddBltu { d, a, b, c } => {
-                        closer!('pass, i, d, r!(a).wrapping_add(r!(b)), c, |v, c| v < c)
+                        closer!('pass, ops.len() - next, d, r!(a).wrapping_add(r!(b)), c, |v, c| v < c)
                     }
                     Op::AddBlt { d, a, b, c } => closer!(
                         'pass,
-                        i,
+                        ops.len() - next,
                         d,
                         r!(a).wrapping_add(r!(b)),
                         c,
                         |v: u32, c: u32| (v as i32) < (c as i32)
                     ),
                     Op::Jal { d, target } => {
-                        set!(d, next!(at!()));
-                        jump!('pass, at!(), target)
+                        set!(d, end!());
+                        jump!('pass, target)
                     }
                     Op::Jalr { d, a, imm } => {
                         // t = rs1 + off first: rd may be rs1.
                         let target = r!(a).wrapping_add(imm);
-                        let i = at!();
-                        set!(d, next!(i));
-                        jump!('pass, i, target)
+                        set!(d, end!());
+                        jump!('pass, target)
                     }
                     Op::Csrr { word } | Op::Getf { word } => {
                         clean = false;
