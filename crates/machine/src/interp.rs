@@ -44,7 +44,58 @@ enum Flow {
     System { retired: usize, pc: u32, word: u32 },
 }
 
+/// The exits of [`Machine::exec_blocks`] are built out of line: their
+/// arithmetic (and the values it needs) stays out of the hot loop, where the
+/// compiler would otherwise compute it ahead, once per pass.
+impl Flow {
+    /// A control transfer to `pc` with `after` of the `room` left.
+    #[inline(never)]
+    fn jump(room: usize, after: usize, pc: u32) -> Flow {
+        Flow::Next {
+            retired: room - after,
+            pc,
+        }
+    }
+
+    /// The pass at `base` ran its `n` ops (`left` of the `room` before it).
+    #[inline(never)]
+    fn end(room: usize, left: usize, base: u32, n: usize) -> Flow {
+        Flow::Next {
+            retired: room - left + n,
+            pc: base.wrapping_add(4 * n as u32),
+        }
+    }
+
+    /// The op at index `i` of the pass at `base` stopped.
+    #[cold]
+    #[inline(never)]
+    fn stop(room: usize, left: usize, base: u32, i: usize, stop: Stop) -> Flow {
+        Flow::Stop {
+            retired: room - left + i,
+            pc: base.wrapping_add(4 * i as u32),
+            stop,
+        }
+    }
+
+    /// The op at index `i` of the pass at `base` is a system instruction.
+    #[cold]
+    #[inline(never)]
+    fn system(room: usize, left: usize, base: u32, i: usize, word: u32) -> Flow {
+        Flow::System {
+            retired: room - left + i,
+            pc: base.wrapping_add(4 * i as u32),
+            word,
+        }
+    }
+}
+
 impl Machine {
+    /// `csrr`/`getf` at index `i` of a pass (`left` of the `room` before it).
+    #[inline(never)]
+    fn read_op_at(&mut self, word: u32, room: usize, left: usize, i: usize) -> Result<(), Stop> {
+        self.read_op(word, (room - left + i) as u64)
+    }
+
     /// The event check before a block, when instret reached `check_at`:
     /// the budget, interrupt delivery (or exit), interrupt-window exits; then
     /// the next instret at which to look again.
@@ -202,11 +253,7 @@ impl Machine {
         macro_rules! stop {
             ($i:expr, $stop:expr) => {{
                 let i = $i;
-                return Flow::Stop {
-                    retired: room - left + i,
-                    pc: base.wrapping_add(4 * i as u32),
-                    stop: $stop,
-                };
+                return Flow::stop(room, left, base, i, $stop);
             }};
         }
         macro_rules! jump {
@@ -230,10 +277,7 @@ impl Machine {
                         }
                     }
                 }
-                return Flow::Next {
-                    retired: room - after,
-                    pc: target,
-                };
+                return Flow::jump(room, after, target);
             }};
         }
         macro_rules! branch {
@@ -263,10 +307,7 @@ impl Machine {
                             left = after;
                             continue $pass;
                         }
-                        return Flow::Next {
-                            retired: room - after,
-                            pc: base,
-                        };
+                        return Flow::jump(room, after, base);
                     }
                     jump!($pass, end!())
                 }
@@ -315,7 +356,7 @@ impl Machine {
                     if let Err(pre) = pre {
                         clean = false;
                         if let Some(flow) =
-                            self.store(room - left, $i, va, $width, value, pre, base)
+                            self.store((room, left), $i, va, $width, value, pre, base)
                         {
                             return flow;
                         }
@@ -443,36 +484,31 @@ impl Machine {
                     Op::Csrr { word } | Op::Getf { word } => {
                         clean = false;
                         let i = at!();
-                        if let Err(stop) = self.read_op(word, (room - left + i) as u64) {
+                        if let Err(stop) = self.read_op_at(word, room, left, i) {
                             stop!(i, stop);
                         }
                     }
                     Op::System { word } => {
                         let i = at!();
-                        return Flow::System {
-                            retired: room - left + i,
-                            pc: base.wrapping_add(4 * i as u32),
-                            word,
-                        };
+                        return Flow::system(room, left, base, i, word);
                     }
                 }
             }
             // The end of the page, MAX_BLOCK, or the room.
             let n = ops.len();
-            return Flow::Next {
-                retired: room - left + n,
-                pc: base.wrapping_add(4 * n as u32),
-            };
+            return Flow::end(room, left, base, n);
         }
     }
 
     /// A store's slow path from the block at index `i` (`pre`: the
     /// host-physical address the fast path found, if it translated). `Some`
     /// ends the block (a stop, or code this store invalidated).
+    /// (`room`, `left`: as in [`Flow::stop`].)
     #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
     fn store(
         &mut self,
-        done: usize,
+        (room, left): (usize, usize),
         i: usize,
         va: u32,
         width: Width,
@@ -480,6 +516,7 @@ impl Machine {
         pre: Option<u32>,
         base: u32,
     ) -> Option<Flow> {
+        let done = room - left;
         match self.store_slow(va, width, value, pre) {
             Ok(false) => None,
             Ok(true) => Some(Flow::Next {
