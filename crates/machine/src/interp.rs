@@ -179,7 +179,12 @@ impl Machine {
             let ops = cache.ops(loc);
             let room = self.check_at - self.cpu.instret;
             let room = usize::try_from(room).unwrap_or(usize::MAX);
-            match self.exec_blocks(cache, pc, ops, room, epoch) {
+            let flow = if ops.len() <= room {
+                self.exec_blocks::<true>(cache, pc, ops, room, epoch)
+            } else {
+                self.exec_part(cache, pc, ops, room, epoch)
+            };
+            match flow {
                 Flow::Next { retired, pc } => {
                     self.cpu.instret += retired as u64;
                     pending += retired as u64;
@@ -207,17 +212,32 @@ impl Machine {
         }
     }
 
+    /// The part of the block at `base` that the `room` allows (less than the
+    /// whole block): a pass that falls through, kept out of the main path.
+    #[inline(never)]
+    fn exec_part(
+        &mut self,
+        cache: &BlockCache,
+        base: u32,
+        ops: &[Op],
+        room: usize,
+        epoch: u64,
+    ) -> Flow {
+        self.exec_blocks::<false>(cache, base, ops, room, epoch)
+    }
+
     /// Runs the block at `base` (its `ops`), then the blocks it leads to,
-    /// at most `room` instructions in all. Only the last op of a block
-    /// transfers control, so a block cut short by the room falls through.
-    /// A control transfer goes straight on to the next block, without a
+    /// at most `room` instructions in all. `WHOLE`: the block fits the room
+    /// (the caller checks). Otherwise only the part that fits runs: only the
+    /// last op of a block transfers control, so that part falls through, and
+    /// a fused loop closer in it runs only its ALU half. A control transfer goes straight on to the next block, without a
     /// return to the main loop, when it fits whole in the room, no slow path
     /// ran (only a slow path can change what a fetch depends on, `epoch`; or
     /// the epoch is rechecked) and the jump cache holds it; a block that
     /// jumps back to its own start (a tight loop) runs again in place. The
     /// same instructions retire as if each block were fetched anew.
-    #[inline(always)]
-    fn exec_blocks(
+    #[inline(never)]
+    fn exec_blocks<const WHOLE: bool>(
         &mut self,
         cache: &BlockCache,
         base: u32,
@@ -227,7 +247,11 @@ impl Machine {
     ) -> Flow {
         let mut base = base;
         // The ops of this pass: the whole block, or the part the room allows.
-        let mut ops = &ops[..ops.len().min(room)];
+        let mut ops = if WHOLE {
+            ops
+        } else {
+            &ops[..ops.len().min(room)]
+        };
         // Instructions still allowed from the start of this pass on (the
         // room minus what earlier blocks and passes retired).
         let mut left = room;
@@ -289,14 +313,15 @@ impl Machine {
             }};
         }
         // A fused loop closer (`$rest`: ops after it in this pass): the ALU
-        // half, then (unless the pass is cut before it) the block's last op,
-        // the branch back to the start.
+        // half, then (in a whole pass) the block's last op, the branch back
+        // to the start.
         macro_rules! closer {
             ($pass:lifetime, $rest:expr, $d:expr, $v:expr, $c:expr, $cmp:expr) => {{
                 let v: u32 = $v;
                 set!($d, v);
-                // The branch is the block's last op: is it in this pass?
-                if $rest != 0 {
+                // The branch is the block's last op: in a whole pass only.
+                if WHOLE {
+                    debug_assert!($rest != 0);
                     let c: u32 = r!($c);
                     #[allow(clippy::redundant_closure_call)]
                     let taken: bool = $cmp(v, c);
