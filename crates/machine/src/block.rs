@@ -274,9 +274,11 @@ pub(crate) struct Block {
 /// Where a block's ops sit in the cache's arena: `start << 7 | len`.
 pub(crate) type Loc = u32;
 
-/// Ops the arena holds before it starts afresh (every block decoded again).
-/// A power of two: a masked start is in range.
-const ARENA_OPS: usize = 2 * BLOCK_CACHE_SLOTS * MAX_BLOCK;
+/// Ops the arena holds before it starts afresh (every block decoded again):
+/// 16 per slot, several times a typical block. A power of two: a masked
+/// start is in range. (Every machine allocates and fills the arena when it is
+/// built: 512 KiB.)
+const ARENA_OPS: usize = 16 * BLOCK_CACHE_SLOTS;
 
 /// The arena's size: room for a block of any [`Loc`] length after any
 /// masked start, so [`BlockCache::ops`] needs no bounds check.

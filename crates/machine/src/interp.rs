@@ -230,12 +230,13 @@ impl Machine {
     /// at most `room` instructions in all. `WHOLE`: the block fits the room
     /// (the caller checks). Otherwise only the part that fits runs: only the
     /// last op of a block transfers control, so that part falls through, and
-    /// a fused loop closer in it runs only its ALU half. A control transfer goes straight on to the next block, without a
-    /// return to the main loop, when it fits whole in the room, no slow path
-    /// ran (only a slow path can change what a fetch depends on, `epoch`; or
-    /// the epoch is rechecked) and the jump cache holds it; a block that
-    /// jumps back to its own start (a tight loop) runs again in place. The
-    /// same instructions retire as if each block were fetched anew.
+    /// a fused loop closer in it runs only its ALU half. A control
+    /// transfer goes straight on to the next block, without a return to the
+    /// main loop, when it fits whole in the room, no slow path ran (only a
+    /// slow path can change what a fetch depends on, `epoch`; or the epoch is
+    /// rechecked) and the jump cache holds it; a block that jumps back to its
+    /// own start (a tight loop) runs again in place. The same instructions
+    /// retire as if each block were fetched anew.
     #[inline(never)]
     fn exec_blocks<const WHOLE: bool>(
         &mut self,
