@@ -342,23 +342,20 @@ impl Machine {
         macro_rules! load {
             ($i:expr, $d:expr, $a:expr, $imm:expr, $width:expr, $ext:expr) => {{
                 let va = r!($a).wrapping_add($imm);
-                let fast = if va & ($width.bytes() - 1) != 0 {
-                    None
-                } else if va < self.mmu.flat {
+                let fast = if va & ($width.bytes() - 1) == 0 && va < self.mmu.flat {
                     self.mmu.ram.load(va, $width)
                 } else {
-                    self.mmu
-                        .load_fast(va, $width, allow::LOAD << self.need_shift)
+                    None
                 };
                 let raw = match fast {
                     Some(v) => v,
-                    None => {
-                        clean = false;
-                        match self.load_slow(va, $width) {
-                            Ok(v) => v,
-                            Err(stop) => stop!($i, stop),
+                    None => match self.load_other(va, $width) {
+                        Ok((v, slow)) => {
+                            clean &= !slow;
+                            v
                         }
-                    }
+                        Err(stop) => stop!($i, stop),
+                    },
                 };
                 set!($d, $ext(raw))
             }};
@@ -373,19 +370,9 @@ impl Machine {
                     && !self.mmu.frames.store_watched(va)
                     && self.mmu.ram.store(va, $width, value))
                 {
-                    let pre = if aligned {
-                        let need = allow::STORE << self.need_shift;
-                        self.mmu.store_fast(va, $width, value, need)
-                    } else {
-                        Err(None)
-                    };
-                    if let Err(pre) = pre {
-                        clean = false;
-                        if let Some(flow) =
-                            self.store((room, left), $i, va, $width, value, pre, base)
-                        {
-                            return flow;
-                        }
+                    match self.store_other((room, left), $i, va, $width, value, base) {
+                        Ok(slow) => clean &= !slow,
+                        Err(flow) => return flow,
                     }
                 }
             }};
@@ -526,30 +513,50 @@ impl Machine {
         }
     }
 
-    /// A store's slow path from the block at index `i` (`pre`: the
-    /// host-physical address the fast path found, if it translated). `Some`
-    /// ends the block (a stop, or code this store invalidated).
-    /// (`room`, `left`: as in [`Flow::stop`].)
-    #[allow(clippy::too_many_arguments)]
+    /// A load the flat path did not serve: the TLB fast path, else the slow
+    /// path. `Ok((value, slow))`: `slow` when the slow path ran.
     #[inline(never)]
-    fn store(
+    fn load_other(&mut self, va: u32, width: Width) -> Result<(u32, bool), Stop> {
+        if va & (width.bytes() - 1) == 0 && va >= self.mmu.flat {
+            let need = allow::LOAD << self.need_shift;
+            if let Some(v) = self.mmu.load_fast(va, width, need) {
+                return Ok((v, false));
+            }
+        }
+        self.load_slow(va, width).map(|v| (v, true))
+    }
+
+    /// A store from the block at `base`, index `i`, that the flat path did
+    /// not serve: the TLB fast path, else the slow path. `Ok(slow)`: done
+    /// (`slow` when the slow path ran); `Err` ends the block (a stop, or
+    /// code this store invalidated). (`room`, `left`: as in [`Flow::stop`].)
+    #[inline(never)]
+    fn store_other(
         &mut self,
         (room, left): (usize, usize),
         i: usize,
         va: u32,
         width: Width,
         value: u32,
-        pre: Option<u32>,
         base: u32,
-    ) -> Option<Flow> {
+    ) -> Result<bool, Flow> {
+        let pre = if va & (width.bytes() - 1) == 0 {
+            let need = allow::STORE << self.need_shift;
+            self.mmu.store_fast(va, width, value, need)
+        } else {
+            Err(None)
+        };
+        let Err(pre) = pre else {
+            return Ok(false);
+        };
         let done = room - left;
         match self.store_slow(va, width, value, pre) {
-            Ok(false) => None,
-            Ok(true) => Some(Flow::Next {
+            Ok(false) => Ok(true),
+            Ok(true) => Err(Flow::Next {
                 retired: done + i + 1,
                 pc: base.wrapping_add(4 * (i as u32 + 1)),
             }),
-            Err(stop) => Some(Flow::Stop {
+            Err(stop) => Err(Flow::Stop {
                 retired: done + i,
                 pc: base.wrapping_add(4 * i as u32),
                 stop,
