@@ -104,14 +104,6 @@ pub(crate) enum Op {
     AddBne { d: u8, a: u8, b: u8, c: u8 },
     AddBltu { d: u8, a: u8, b: u8, c: u8 },
     AddBlt { d: u8, a: u8, b: u8, c: u8 },
-    /// `add d, a, b` fused with the next op, a load into `x` or a store of
-    /// `x` whose base is `d` (indexed addressing): `imm` is the memory op's
-    /// offset. The memory op stays as the next op, for passes cut short
-    /// before it.
-    AddLw { d: u8, a: u8, b: u8, x: u8, imm: i16 },
-    AddLbu { d: u8, a: u8, b: u8, x: u8, imm: i16 },
-    AddSw { d: u8, a: u8, b: u8, x: u8, imm: i16 },
-    AddSb { d: u8, a: u8, b: u8, x: u8, imm: i16 },
     /// `csrr`: may sit mid-block (reads instret exactly).
     Csrr { word: u32 },
     /// `getf`: may sit mid-block.
@@ -157,36 +149,6 @@ fn fuse_loop(ops: &mut [Op], va: u32) {
         _ => return,
     };
     *first = fused;
-}
-
-/// Fuses each `add` with a following word or unsigned-byte load, or word or
-/// byte store, based on the sum (see [`Op::AddLw`]).
-fn fuse_indexed(ops: &mut [Op]) {
-    for i in 1..ops.len() {
-        let Op::Add { d, a, b } = ops[i - 1] else {
-            continue;
-        };
-        let fused = match ops[i] {
-            Op::Lw { d: x, a: base, imm }
-            | Op::Lbu { d: x, a: base, imm }
-            | Op::Sw { s: x, a: base, imm }
-            | Op::Sb { s: x, a: base, imm }
-                if base == d =>
-            {
-                let Ok(imm) = i16::try_from(imm as i32) else {
-                    continue;
-                };
-                match ops[i] {
-                    Op::Lw { .. } => Op::AddLw { d, a, b, x, imm },
-                    Op::Lbu { .. } => Op::AddLbu { d, a, b, x, imm },
-                    Op::Sw { .. } => Op::AddSw { d, a, b, x, imm },
-                    _ => Op::AddSb { d, a, b, x, imm },
-                }
-            }
-            _ => continue,
-        };
-        ops[i - 1] = fused;
-    }
 }
 
 /// A destination register index: `r0` becomes the sink.
@@ -424,7 +386,6 @@ impl BlockCache {
         }
         let len = self.used - start;
         fuse_loop(&mut self.arena[start..self.used], va);
-        fuse_indexed(&mut self.arena[start..self.used]);
         let i = Self::index(hpa);
         self.slots[i] = Block {
             va,

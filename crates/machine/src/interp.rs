@@ -432,34 +432,6 @@ impl Machine {
                     Op::Sw { s, a, imm } => store!(at!(), s, a, imm, Width::Word),
                     Op::Sh { s, a, imm } => store!(at!(), s, a, imm, Width::Half),
                     Op::Sb { s, a, imm } => store!(at!(), s, a, imm, Width::Byte),
-                    Op::AddLw { d, a, b, x, imm } => {
-                        set!(d, r!(a).wrapping_add(r!(b)));
-                        if WHOLE {
-                            next += 1;
-                            load!(at!(), x, d, imm as u32, Width::Word, |v| v)
-                        }
-                    }
-                    Op::AddLbu { d, a, b, x, imm } => {
-                        set!(d, r!(a).wrapping_add(r!(b)));
-                        if WHOLE {
-                            next += 1;
-                            load!(at!(), x, d, imm as u32, Width::Byte, |v| v)
-                        }
-                    }
-                    Op::AddSw { d, a, b, x, imm } => {
-                        set!(d, r!(a).wrapping_add(r!(b)));
-                        if WHOLE {
-                            next += 1;
-                            store!(at!(), x, d, imm as u32, Width::Word)
-                        }
-                    }
-                    Op::AddSb { d, a, b, x, imm } => {
-                        set!(d, r!(a).wrapping_add(r!(b)));
-                        if WHOLE {
-                            next += 1;
-                            store!(at!(), x, d, imm as u32, Width::Byte)
-                        }
-                    }
                     Op::Beq { a, b, target } => branch!('pass, r!(a) == r!(b), target),
                     Op::Bne { a, b, target } => branch!('pass, r!(a) != r!(b), target),
                     Op::Blt { a, b, target } => {
