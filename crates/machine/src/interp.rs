@@ -16,6 +16,11 @@ use crate::exit::Exit;
 use crate::machine::Machine;
 use crate::tlb::allow;
 
+/// An epoch no MMU reaches (and no jump-cache entry holds: empty entries
+/// hold `u64::MAX`): what [`Machine::exec_blocks`] reads the jump cache at
+/// once a slow path changed the epoch, so no transfer chains.
+const STALE: u64 = u64::MAX - 1;
+
 /// The interpreter engine.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Interpreter;
@@ -232,11 +237,12 @@ impl Machine {
     /// last op of a block transfers control, so that part falls through, and
     /// a fused loop closer in it runs only its ALU half. A control
     /// transfer goes straight on to the next block, without a return to the
-    /// main loop, when it fits whole in the room, no slow path ran (only a
-    /// slow path can change what a fetch depends on, `epoch`; or the epoch is
-    /// rechecked) and the jump cache holds it; a block that jumps back to its
-    /// own start (a tight loop) runs again in place. The same instructions
-    /// retire as if each block were fetched anew.
+    /// main loop, when it fits whole in the room, the epoch it started at
+    /// still holds (only a slow path can change what a fetch depends on, the
+    /// MMU's epoch: each slow path checks) and the jump cache holds it; a
+    /// block that jumps back to its own start (a tight loop) runs again in
+    /// place. The same instructions retire as if each block were fetched
+    /// anew.
     #[inline(never)]
     fn exec_blocks<const WHOLE: bool>(
         &mut self,
@@ -256,8 +262,16 @@ impl Machine {
         // Instructions still allowed from the start of this pass on (the
         // room minus what earlier blocks and passes retired).
         let mut left = room;
-        // False once a slow path ran.
-        let mut clean = true;
+        // The epoch the jump cache is read at; STALE once a slow path changed
+        // the MMU's epoch (only a slow path can), which no entry holds.
+        let mut epoch = epoch;
+        macro_rules! slow_ran {
+            () => {
+                if self.mmu.epoch() != epoch {
+                    epoch = STALE;
+                }
+            };
+        }
         macro_rules! r {
             ($x:expr) => {
                 self.cpu.get($x)
@@ -286,20 +300,18 @@ impl Machine {
                 let target: u32 = $target;
                 // A control transfer is the last op of its pass.
                 let after = left - ops.len();
-                if clean || self.mmu.epoch() == epoch {
-                    if target == base {
-                        if ops.len() <= after {
-                            left = after;
-                            continue $pass;
-                        }
-                    } else if let Some(loc) = cache.jump(target, epoch) {
-                        let next_ops = cache.ops(loc);
-                        if next_ops.len() <= after {
-                            left = after;
-                            base = target;
-                            ops = next_ops;
-                            continue $pass;
-                        }
+                if target == base {
+                    if ops.len() <= after && epoch != STALE {
+                        left = after;
+                        continue $pass;
+                    }
+                } else if let Some(loc) = cache.jump(target, epoch) {
+                    let next_ops = cache.ops(loc);
+                    if next_ops.len() <= after {
+                        left = after;
+                        base = target;
+                        ops = next_ops;
+                        continue $pass;
                     }
                 }
                 return Flow::jump(room, after, target);
@@ -329,7 +341,7 @@ impl Machine {
                     if taken {
                         // Back to the start: again in place if it fits.
                         let after = left - ops.len();
-                        if ops.len() <= after && (clean || self.mmu.epoch() == epoch) {
+                        if ops.len() <= after && epoch != STALE {
                             left = after;
                             continue $pass;
                         }
@@ -351,7 +363,9 @@ impl Machine {
                     Some(v) => v,
                     None => match self.load_other(va, $width) {
                         Ok((v, slow)) => {
-                            clean &= !slow;
+                            if slow {
+                                slow_ran!();
+                            }
                             v
                         }
                         Err(stop) => stop!($i, stop),
@@ -371,7 +385,11 @@ impl Machine {
                     && self.mmu.ram.store(va, $width, value))
                 {
                     match self.store_other((room, left), $i, va, $width, value, base) {
-                        Ok(slow) => clean &= !slow,
+                        Ok(slow) => {
+                            if slow {
+                                slow_ran!();
+                            }
+                        }
                         Err(flow) => return flow,
                     }
                 }
@@ -495,11 +513,11 @@ impl Machine {
                         jump!('pass, target)
                     }
                     Op::Csrr { word } | Op::Getf { word } => {
-                        clean = false;
                         let i = at!();
                         if let Err(stop) = self.read_op_at(word, room, left, i) {
                             stop!(i, stop);
                         }
+                        slow_ran!();
                     }
                     Op::System { word } => {
                         let i = at!();
