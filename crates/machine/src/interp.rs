@@ -325,16 +325,16 @@ impl Machine {
                 jump!($pass, end!())
             }};
         }
-        // A fused loop closer (`$rest`: ops after it in this pass): the ALU
-        // half, then (in a whole pass) the block's last op, the branch back
-        // to the start.
+        // A fused loop closer: the ALU half, then (in a whole pass) the
+        // block's last op, the branch back to the start. Taken, the pass runs
+        // again from `$next` = 0 in the same op loop `$op` (no new pass).
         macro_rules! closer {
-            ($pass:lifetime, $rest:expr, $d:expr, $v:expr, $c:expr, $cmp:expr) => {{
+            ($pass:lifetime, $op:lifetime, $next:ident, $d:expr, $v:expr, $c:expr, $cmp:expr) => {{
                 let v: u32 = $v;
                 set!($d, v);
                 // The branch is the block's last op: in a whole pass only.
                 if WHOLE {
-                    debug_assert!($rest != 0);
+                    debug_assert!($next < ops.len());
                     let c: u32 = r!($c);
                     #[allow(clippy::redundant_closure_call)]
                     let taken: bool = $cmp(v, c);
@@ -343,7 +343,8 @@ impl Machine {
                         let after = left - ops.len();
                         if ops.len() <= after && epoch != STALE {
                             left = after;
-                            continue $pass;
+                            $next = 0;
+                            continue $op;
                         }
                         return Flow::jump(room, after, base);
                     }
@@ -397,7 +398,7 @@ impl Machine {
         }
         'pass: loop {
             let mut next = 0;
-            while let Some(&op) = ops.get(next) {
+            'op: while let Some(&op) = ops.get(next) {
                 next += 1;
                 // The index of `op`.
                 macro_rules! at {
@@ -461,14 +462,15 @@ impl Machine {
                     Op::Bltu { a, b, target } => branch!('pass, r!(a) < r!(b), target),
                     Op::Bgeu { a, b, target } => branch!('pass, r!(a) >= r!(b), target),
                     Op::AddiBeq { d, a, c, imm } => {
-                        closer!('pass, ops.len() - next, d, r!(a).wrapping_add(imm as u32), c, |v, c| v == c)
+                        closer!('pass, 'op, next, d, r!(a).wrapping_add(imm as u32), c, |v, c| v == c)
                     }
                     Op::AddiBne { d, a, c, imm } => {
-                        closer!('pass, ops.len() - next, d, r!(a).wrapping_add(imm as u32), c, |v, c| v != c)
+                        closer!('pass, 'op, next, d, r!(a).wrapping_add(imm as u32), c, |v, c| v != c)
                     }
                     Op::AddiBlt { d, a, c, imm } => closer!(
                         'pass,
-                        ops.len() - next,
+                        'op,
+                        next,
                         d,
                         r!(a).wrapping_add(imm as u32),
                         c,
@@ -476,27 +478,29 @@ impl Machine {
                     ),
                     Op::AddiBge { d, a, c, imm } => closer!(
                         'pass,
-                        ops.len() - next,
+                        'op,
+                        next,
                         d,
                         r!(a).wrapping_add(imm as u32),
                         c,
                         |v: u32, c: u32| (v as i32) >= (c as i32)
                     ),
                     Op::AddiBltu { d, a, c, imm } => {
-                        closer!('pass, ops.len() - next, d, r!(a).wrapping_add(imm as u32), c, |v, c| v < c)
+                        closer!('pass, 'op, next, d, r!(a).wrapping_add(imm as u32), c, |v, c| v < c)
                     }
                     Op::AddiBgeu { d, a, c, imm } => {
-                        closer!('pass, ops.len() - next, d, r!(a).wrapping_add(imm as u32), c, |v, c| v >= c)
+                        closer!('pass, 'op, next, d, r!(a).wrapping_add(imm as u32), c, |v, c| v >= c)
                     }
                     Op::AddBne { d, a, b, c } => {
-                        closer!('pass, ops.len() - next, d, r!(a).wrapping_add(r!(b)), c, |v, c| v != c)
+                        closer!('pass, 'op, next, d, r!(a).wrapping_add(r!(b)), c, |v, c| v != c)
                     }
                     Op::AddBltu { d, a, b, c } => {
-                        closer!('pass, ops.len() - next, d, r!(a).wrapping_add(r!(b)), c, |v, c| v < c)
+                        closer!('pass, 'op, next, d, r!(a).wrapping_add(r!(b)), c, |v, c| v < c)
                     }
                     Op::AddBlt { d, a, b, c } => closer!(
                         'pass,
-                        ops.len() - next,
+                        'op,
+                        next,
                         d,
                         r!(a).wrapping_add(r!(b)),
                         c,
