@@ -274,8 +274,17 @@ pub(crate) struct Block {
 /// Where a block's ops sit in the cache's arena: `start << 7 | len`.
 pub(crate) type Loc = u32;
 
-/// Ops the arena holds before it starts afresh (every block decoded again).
-const ARENA_OPS: usize = 2 * BLOCK_CACHE_SLOTS * MAX_BLOCK;
+/// Ops the arena holds before it starts afresh (every block decoded again):
+/// 16 per slot, several times a typical block. A power of two: a masked
+/// start is in range. (Every machine allocates and fills the arena when it is
+/// built: 512 KiB.)
+const ARENA_OPS: usize = 16 * BLOCK_CACHE_SLOTS;
+
+/// The arena's size: room for a block of any [`Loc`] length after any
+/// masked start, so [`BlockCache::ops`] needs no bounds check.
+const ARENA_CAP: usize = ARENA_OPS + 128;
+
+const _: () = assert!(ARENA_OPS.is_power_of_two() && MAX_BLOCK < 128);
 
 /// Entries in the jump cache (virtual pc -> block slot).
 const JUMP_CACHE_SLOTS: usize = 1024;
@@ -292,14 +301,17 @@ struct Jump {
 /// The direct-mapped block cache, indexed by host-physical address, with a
 /// jump cache in front of it indexed by virtual address: a block-to-block
 /// transfer costs one compare while nothing that a fetch depends on changed.
-/// The ops of all blocks live in one arena, so a jump-cache hit leads
-/// straight to them (no load of a per-block vector on the way).
+/// The ops of all blocks live in one fixed-size arena, so a jump-cache hit
+/// leads straight to them (no load of a per-block vector on the way, no
+/// bounds check).
 #[derive(Clone, Debug)]
 pub(crate) struct BlockCache {
     // Fixed sizes: masked indexes need no bounds checks.
     slots: Box<[Block; BLOCK_CACHE_SLOTS]>,
     jumps: Box<[Jump; JUMP_CACHE_SLOTS]>,
-    arena: Vec<Op>,
+    arena: Box<[Op; ARENA_CAP]>,
+    /// Ops of the arena in use (the rest is free).
+    used: usize,
 }
 
 impl BlockCache {
@@ -312,7 +324,8 @@ impl BlockCache {
                 va: 0,
                 loc: 0,
             }),
-            arena: Vec::new(),
+            arena: boxed(Op::System { word: 0 }),
+            used: 0,
         }
     }
 
@@ -335,9 +348,9 @@ impl BlockCache {
     /// The ops at `loc`.
     #[inline(always)]
     pub(crate) fn ops(&self, loc: Loc) -> &[Op] {
-        let start = (loc >> 7) as usize;
+        let start = (loc >> 7) as usize & (ARENA_OPS - 1);
         let len = (loc & 127) as usize;
-        self.arena.get(start..start + len).unwrap_or(&[])
+        &self.arena[start..start + len]
     }
 
     #[inline(always)]
@@ -358,20 +371,21 @@ impl BlockCache {
     /// into its slot, evicting what was there. Returns the slot and the
     /// number of bytes decoded.
     pub(crate) fn fill(&mut self, va: u32, hpa: u32, generation: u32, code: &[u8]) -> (usize, u32) {
-        if self.arena.len() + MAX_BLOCK > ARENA_OPS {
+        if self.used + MAX_BLOCK > ARENA_OPS {
             // Start afresh. (The caller bumps the epoch after every fill, so
             // no jump-cache entry survives either.)
             self.clear();
         }
-        let start = self.arena.len();
+        let start = self.used;
         let mut pc = va;
         for (instr, w) in form_block(code).zip(code.chunks_exact(4)) {
             let word = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
-            self.arena.push(predecode(instr, word, pc));
+            self.arena[self.used] = predecode(instr, word, pc);
+            self.used += 1;
             pc = pc.wrapping_add(4);
         }
-        let len = self.arena.len() - start;
-        fuse_loop(&mut self.arena[start..], va);
+        let len = self.used - start;
+        fuse_loop(&mut self.arena[start..self.used], va);
         let i = Self::index(hpa);
         self.slots[i] = Block {
             va,
@@ -391,7 +405,7 @@ impl BlockCache {
         for j in self.jumps.iter_mut() {
             j.epoch = u64::MAX;
         }
-        self.arena.clear();
+        self.used = 0;
     }
 }
 

@@ -16,6 +16,11 @@ use crate::exit::Exit;
 use crate::machine::Machine;
 use crate::tlb::allow;
 
+/// An epoch no MMU reaches (and no jump-cache entry holds: empty entries
+/// hold `u64::MAX`): what [`Machine::exec_blocks`] reads the jump cache at
+/// once a slow path changed the epoch, so no transfer chains.
+const STALE: u64 = u64::MAX - 1;
+
 /// The interpreter engine.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Interpreter;
@@ -44,7 +49,58 @@ enum Flow {
     System { retired: usize, pc: u32, word: u32 },
 }
 
+/// The exits of [`Machine::exec_blocks`] are built out of line: their
+/// arithmetic (and the values it needs) stays out of the hot loop, where the
+/// compiler would otherwise compute it ahead, once per pass.
+impl Flow {
+    /// A control transfer to `pc` with `after` of the `room` left.
+    #[inline(never)]
+    fn jump(room: usize, after: usize, pc: u32) -> Flow {
+        Flow::Next {
+            retired: room - after,
+            pc,
+        }
+    }
+
+    /// The pass at `base` ran its `n` ops (`left` of the `room` before it).
+    #[inline(never)]
+    fn end(room: usize, left: usize, base: u32, n: usize) -> Flow {
+        Flow::Next {
+            retired: room - left + n,
+            pc: base.wrapping_add(4 * n as u32),
+        }
+    }
+
+    /// The op at index `i` of the pass at `base` stopped.
+    #[cold]
+    #[inline(never)]
+    fn stop(room: usize, left: usize, base: u32, i: usize, stop: Stop) -> Flow {
+        Flow::Stop {
+            retired: room - left + i,
+            pc: base.wrapping_add(4 * i as u32),
+            stop,
+        }
+    }
+
+    /// The op at index `i` of the pass at `base` is a system instruction.
+    #[cold]
+    #[inline(never)]
+    fn system(room: usize, left: usize, base: u32, i: usize, word: u32) -> Flow {
+        Flow::System {
+            retired: room - left + i,
+            pc: base.wrapping_add(4 * i as u32),
+            word,
+        }
+    }
+}
+
 impl Machine {
+    /// `csrr`/`getf` at index `i` of a pass (`left` of the `room` before it).
+    #[inline(never)]
+    fn read_op_at(&mut self, word: u32, room: usize, left: usize, i: usize) -> Result<(), Stop> {
+        self.read_op(word, (room - left + i) as u64)
+    }
+
     /// The event check before a block, when instret reached `check_at`:
     /// the budget, interrupt delivery (or exit), interrupt-window exits; then
     /// the next instret at which to look again.
@@ -128,7 +184,12 @@ impl Machine {
             let ops = cache.ops(loc);
             let room = self.check_at - self.cpu.instret;
             let room = usize::try_from(room).unwrap_or(usize::MAX);
-            match self.exec_blocks(cache, pc, ops, room, epoch) {
+            let flow = if ops.len() <= room {
+                self.exec_blocks::<true>(cache, pc, ops, room, epoch)
+            } else {
+                self.exec_part(cache, pc, ops, room, epoch)
+            };
+            match flow {
                 Flow::Next { retired, pc } => {
                     self.cpu.instret += retired as u64;
                     pending += retired as u64;
@@ -156,17 +217,34 @@ impl Machine {
         }
     }
 
+    /// The part of the block at `base` that the `room` allows (less than the
+    /// whole block): a pass that falls through, kept out of the main path.
+    #[inline(never)]
+    fn exec_part(
+        &mut self,
+        cache: &BlockCache,
+        base: u32,
+        ops: &[Op],
+        room: usize,
+        epoch: u64,
+    ) -> Flow {
+        self.exec_blocks::<false>(cache, base, ops, room, epoch)
+    }
+
     /// Runs the block at `base` (its `ops`), then the blocks it leads to,
-    /// at most `room` instructions in all. Only the last op of a block
-    /// transfers control, so a block cut short by the room falls through.
-    /// A control transfer goes straight on to the next block, without a
-    /// return to the main loop, when it fits whole in the room, no slow path
-    /// ran (only a slow path can change what a fetch depends on, `epoch`; or
-    /// the epoch is rechecked) and the jump cache holds it; a block that
-    /// jumps back to its own start (a tight loop) runs again in place. The
-    /// same instructions retire as if each block were fetched anew.
-    #[inline(always)]
-    fn exec_blocks(
+    /// at most `room` instructions in all. `WHOLE`: the block fits the room
+    /// (the caller checks). Otherwise only the part that fits runs: only the
+    /// last op of a block transfers control, so that part falls through, and
+    /// a fused loop closer in it runs only its ALU half. A control
+    /// transfer goes straight on to the next block, without a return to the
+    /// main loop, when it fits whole in the room, the epoch it started at
+    /// still holds (only a slow path can change what a fetch depends on, the
+    /// MMU's epoch: each slow path checks) and the jump cache holds it; a
+    /// block that jumps back to its own start (a tight loop) runs again in
+    /// place. The same instructions retire as if each block were fetched
+    /// anew.
+    #[inline(never)]
+    fn exec_blocks<const WHOLE: bool>(
         &mut self,
         cache: &BlockCache,
         base: u32,
@@ -176,20 +254,33 @@ impl Machine {
     ) -> Flow {
         let mut base = base;
         // The ops of this pass: the whole block, or the part the room allows.
-        let mut ops = &ops[..ops.len().min(room)];
+        let mut ops = if WHOLE {
+            ops
+        } else {
+            &ops[..ops.len().min(room)]
+        };
         // Instructions still allowed from the start of this pass on (the
         // room minus what earlier blocks and passes retired).
         let mut left = room;
-        // False once a slow path ran.
-        let mut clean = true;
+        // The epoch the jump cache is read at; STALE once a slow path changed
+        // the MMU's epoch (only a slow path can), which no entry holds.
+        let mut epoch = epoch;
+        macro_rules! slow_ran {
+            () => {
+                if self.mmu.epoch() != epoch {
+                    epoch = STALE;
+                }
+            };
+        }
         macro_rules! r {
             ($x:expr) => {
                 self.cpu.get($x)
             };
         }
-        macro_rules! next {
-            ($i:expr) => {
-                base.wrapping_add(4 * ($i as u32 + 1))
+        // The pc after the pass's last op.
+        macro_rules! end {
+            () => {
+                base.wrapping_add(4 * ops.len() as u32)
             };
         }
         macro_rules! set {
@@ -201,94 +292,85 @@ impl Machine {
         macro_rules! stop {
             ($i:expr, $stop:expr) => {{
                 let i = $i;
-                return Flow::Stop {
-                    retired: room - left + i,
-                    pc: base.wrapping_add(4 * i as u32),
-                    stop: $stop,
-                };
+                return Flow::stop(room, left, base, i, $stop);
             }};
         }
         macro_rules! jump {
-            ($pass:lifetime, $i:expr, $target:expr) => {{
+            ($pass:lifetime, $target:expr) => {{
                 let target: u32 = $target;
-                let after = left - ($i + 1);
-                if clean || self.mmu.epoch() == epoch {
-                    if target == base {
-                        if ops.len() <= after {
-                            left = after;
-                            continue $pass;
-                        }
-                    } else if let Some(loc) = cache.jump(target, epoch) {
-                        let next_ops = cache.ops(loc);
-                        if next_ops.len() <= after {
-                            left = after;
-                            base = target;
-                            ops = next_ops;
-                            continue $pass;
-                        }
+                // A control transfer is the last op of its pass.
+                let after = left - ops.len();
+                if target == base {
+                    if ops.len() <= after && epoch != STALE {
+                        left = after;
+                        continue $pass;
+                    }
+                } else if let Some(loc) = cache.jump(target, epoch) {
+                    let next_ops = cache.ops(loc);
+                    if next_ops.len() <= after {
+                        left = after;
+                        base = target;
+                        ops = next_ops;
+                        continue $pass;
                     }
                 }
-                return Flow::Next {
-                    retired: room - after,
-                    pc: target,
-                };
+                return Flow::jump(room, after, target);
             }};
         }
         macro_rules! branch {
-            ($pass:lifetime, $i:expr, $cond:expr, $target:expr) => {{
+            ($pass:lifetime, $cond:expr, $target:expr) => {{
                 if $cond {
-                    jump!($pass, $i, $target)
+                    jump!($pass, $target)
                 }
-                jump!($pass, $i, next!($i))
+                jump!($pass, end!())
             }};
         }
-        // A fused loop closer at index $i: the ALU half, then (unless the
-        // pass is cut before it) the branch at $i + 1 back to the start.
+        // A fused loop closer: the ALU half, then (in a whole pass) the
+        // block's last op, the branch back to the start. Taken, the pass runs
+        // again from `$next` = 0 in the same op loop `$op` (no new pass).
         macro_rules! closer {
-            ($pass:lifetime, $i:expr, $d:expr, $v:expr, $c:expr, $cmp:expr) => {{
+            ($pass:lifetime, $op:lifetime, $next:ident, $d:expr, $v:expr, $c:expr, $cmp:expr) => {{
                 let v: u32 = $v;
                 set!($d, v);
-                let i = $i;
-                if i + 1 < ops.len() {
+                // The branch is the block's last op: in a whole pass only.
+                if WHOLE {
+                    debug_assert!($next < ops.len());
                     let c: u32 = r!($c);
                     #[allow(clippy::redundant_closure_call)]
                     let taken: bool = $cmp(v, c);
                     if taken {
                         // Back to the start: again in place if it fits.
-                        let after = left - (i + 2);
-                        if ops.len() <= after && (clean || self.mmu.epoch() == epoch) {
+                        let after = left - ops.len();
+                        if ops.len() <= after && epoch != STALE {
                             left = after;
-                            continue $pass;
+                            $next = 0;
+                            continue $op;
                         }
-                        return Flow::Next {
-                            retired: room - after,
-                            pc: base,
-                        };
+                        return Flow::jump(room, after, base);
                     }
-                    jump!($pass, i + 1, next!(i + 1))
+                    jump!($pass, end!())
                 }
             }};
         }
         macro_rules! load {
             ($i:expr, $d:expr, $a:expr, $imm:expr, $width:expr, $ext:expr) => {{
                 let va = r!($a).wrapping_add($imm);
-                let fast = if va & ($width.bytes() - 1) != 0 {
-                    None
-                } else if va < self.mmu.flat {
+                let fast = if va & ($width.bytes() - 1) == 0 && va < self.mmu.flat {
                     self.mmu.ram.load(va, $width)
                 } else {
-                    self.mmu
-                        .load_fast(va, $width, allow::LOAD << self.need_shift)
+                    None
                 };
                 let raw = match fast {
                     Some(v) => v,
-                    None => {
-                        clean = false;
-                        match self.load_slow(va, $width) {
-                            Ok(v) => v,
-                            Err(stop) => stop!($i, stop),
+                    None => match self.load_other(va, $width) {
+                        Ok((v, slow)) => {
+                            if slow {
+                                slow_ran!();
+                            }
+                            v
                         }
-                    }
+                        Err(stop) => stop!($i, stop),
+                    },
                 };
                 set!($d, $ext(raw))
             }};
@@ -303,31 +385,28 @@ impl Machine {
                     && !self.mmu.frames.store_watched(va)
                     && self.mmu.ram.store(va, $width, value))
                 {
-                    let pre = if aligned {
-                        let need = allow::STORE << self.need_shift;
-                        self.mmu.store_fast(va, $width, value, need)
-                    } else {
-                        Err(None)
-                    };
-                    if let Err(pre) = pre {
-                        clean = false;
-                        if let Some(flow) =
-                            self.store(room - left, $i, va, $width, value, pre, base)
-                        {
-                            return flow;
+                    match self.store_other((room, left), $i, va, $width, value, base) {
+                        Ok(slow) => {
+                            if slow {
+                                slow_ran!();
+                            }
                         }
+                        Err(flow) => return flow,
                     }
                 }
             }};
         }
         'pass: loop {
-            for (i, op) in ops.iter().enumerate() {
+            let mut next = 0;
+            'op: while let Some(&op) = ops.get(next) {
+                next += 1;
+                // The index of `op`.
                 macro_rules! at {
                     () => {
-                        i
+                        next - 1
                     };
                 }
-                match *op {
+                match op {
                     Op::Add { d, a, b } => set!(d, r!(a).wrapping_add(r!(b))),
                     Op::Sub { d, a, b } => set!(d, r!(a).wrapping_sub(r!(b))),
                     Op::And { d, a, b } => set!(d, r!(a) & r!(b)),
@@ -372,25 +451,26 @@ impl Machine {
                     Op::Sw { s, a, imm } => store!(at!(), s, a, imm, Width::Word),
                     Op::Sh { s, a, imm } => store!(at!(), s, a, imm, Width::Half),
                     Op::Sb { s, a, imm } => store!(at!(), s, a, imm, Width::Byte),
-                    Op::Beq { a, b, target } => branch!('pass, at!(), r!(a) == r!(b), target),
-                    Op::Bne { a, b, target } => branch!('pass, at!(), r!(a) != r!(b), target),
+                    Op::Beq { a, b, target } => branch!('pass, r!(a) == r!(b), target),
+                    Op::Bne { a, b, target } => branch!('pass, r!(a) != r!(b), target),
                     Op::Blt { a, b, target } => {
-                        branch!('pass, at!(), (r!(a) as i32) < (r!(b) as i32), target)
+                        branch!('pass, (r!(a) as i32) < (r!(b) as i32), target)
                     }
                     Op::Bge { a, b, target } => {
-                        branch!('pass, at!(), (r!(a) as i32) >= (r!(b) as i32), target)
+                        branch!('pass, (r!(a) as i32) >= (r!(b) as i32), target)
                     }
-                    Op::Bltu { a, b, target } => branch!('pass, at!(), r!(a) < r!(b), target),
-                    Op::Bgeu { a, b, target } => branch!('pass, at!(), r!(a) >= r!(b), target),
+                    Op::Bltu { a, b, target } => branch!('pass, r!(a) < r!(b), target),
+                    Op::Bgeu { a, b, target } => branch!('pass, r!(a) >= r!(b), target),
                     Op::AddiBeq { d, a, c, imm } => {
-                        closer!('pass, i, d, r!(a).wrapping_add(imm as u32), c, |v, c| v == c)
+                        closer!('pass, 'op, next, d, r!(a).wrapping_add(imm as u32), c, |v, c| v == c)
                     }
                     Op::AddiBne { d, a, c, imm } => {
-                        closer!('pass, i, d, r!(a).wrapping_add(imm as u32), c, |v, c| v != c)
+                        closer!('pass, 'op, next, d, r!(a).wrapping_add(imm as u32), c, |v, c| v != c)
                     }
                     Op::AddiBlt { d, a, c, imm } => closer!(
                         'pass,
-                        i,
+                        'op,
+                        next,
                         d,
                         r!(a).wrapping_add(imm as u32),
                         c,
@@ -398,90 +478,107 @@ impl Machine {
                     ),
                     Op::AddiBge { d, a, c, imm } => closer!(
                         'pass,
-                        i,
+                        'op,
+                        next,
                         d,
                         r!(a).wrapping_add(imm as u32),
                         c,
                         |v: u32, c: u32| (v as i32) >= (c as i32)
                     ),
                     Op::AddiBltu { d, a, c, imm } => {
-                        closer!('pass, i, d, r!(a).wrapping_add(imm as u32), c, |v, c| v < c)
+                        closer!('pass, 'op, next, d, r!(a).wrapping_add(imm as u32), c, |v, c| v < c)
                     }
                     Op::AddiBgeu { d, a, c, imm } => {
-                        closer!('pass, i, d, r!(a).wrapping_add(imm as u32), c, |v, c| v >= c)
+                        closer!('pass, 'op, next, d, r!(a).wrapping_add(imm as u32), c, |v, c| v >= c)
                     }
                     Op::AddBne { d, a, b, c } => {
-                        closer!('pass, i, d, r!(a).wrapping_add(r!(b)), c, |v, c| v != c)
+                        closer!('pass, 'op, next, d, r!(a).wrapping_add(r!(b)), c, |v, c| v != c)
                     }
                     Op::AddBltu { d, a, b, c } => {
-                        closer!('pass, i, d, r!(a).wrapping_add(r!(b)), c, |v, c| v < c)
+                        closer!('pass, 'op, next, d, r!(a).wrapping_add(r!(b)), c, |v, c| v < c)
                     }
                     Op::AddBlt { d, a, b, c } => closer!(
                         'pass,
-                        i,
+                        'op,
+                        next,
                         d,
                         r!(a).wrapping_add(r!(b)),
                         c,
                         |v: u32, c: u32| (v as i32) < (c as i32)
                     ),
                     Op::Jal { d, target } => {
-                        set!(d, next!(at!()));
-                        jump!('pass, at!(), target)
+                        set!(d, end!());
+                        jump!('pass, target)
                     }
                     Op::Jalr { d, a, imm } => {
                         // t = rs1 + off first: rd may be rs1.
                         let target = r!(a).wrapping_add(imm);
-                        let i = at!();
-                        set!(d, next!(i));
-                        jump!('pass, i, target)
+                        set!(d, end!());
+                        jump!('pass, target)
                     }
                     Op::Csrr { word } | Op::Getf { word } => {
-                        clean = false;
                         let i = at!();
-                        if let Err(stop) = self.read_op(word, (room - left + i) as u64) {
+                        if let Err(stop) = self.read_op_at(word, room, left, i) {
                             stop!(i, stop);
                         }
+                        slow_ran!();
                     }
                     Op::System { word } => {
                         let i = at!();
-                        return Flow::System {
-                            retired: room - left + i,
-                            pc: base.wrapping_add(4 * i as u32),
-                            word,
-                        };
+                        return Flow::system(room, left, base, i, word);
                     }
                 }
             }
             // The end of the page, MAX_BLOCK, or the room.
             let n = ops.len();
-            return Flow::Next {
-                retired: room - left + n,
-                pc: base.wrapping_add(4 * n as u32),
-            };
+            return Flow::end(room, left, base, n);
         }
     }
 
-    /// A store's slow path from the block at index `i` (`pre`: the
-    /// host-physical address the fast path found, if it translated). `Some`
-    /// ends the block (a stop, or code this store invalidated).
-    #[allow(clippy::too_many_arguments)]
-    fn store(
+    /// A load the flat path did not serve: the TLB fast path, else the slow
+    /// path. `Ok((value, slow))`: `slow` when the slow path ran.
+    #[inline(never)]
+    fn load_other(&mut self, va: u32, width: Width) -> Result<(u32, bool), Stop> {
+        if va & (width.bytes() - 1) == 0 && va >= self.mmu.flat {
+            let need = allow::LOAD << self.need_shift;
+            if let Some(v) = self.mmu.load_fast(va, width, need) {
+                return Ok((v, false));
+            }
+        }
+        self.load_slow(va, width).map(|v| (v, true))
+    }
+
+    /// A store from the block at `base`, index `i`, that the flat path did
+    /// not serve: the TLB fast path, else the slow path. `Ok(slow)`: done
+    /// (`slow` when the slow path ran); `Err` ends the block (a stop, or
+    /// code this store invalidated). (`room`, `left`: as in [`Flow::stop`].)
+    #[inline(never)]
+    fn store_other(
         &mut self,
-        done: usize,
+        (room, left): (usize, usize),
         i: usize,
         va: u32,
         width: Width,
         value: u32,
-        pre: Option<u32>,
         base: u32,
-    ) -> Option<Flow> {
+    ) -> Result<bool, Flow> {
+        let pre = if va & (width.bytes() - 1) == 0 {
+            let need = allow::STORE << self.need_shift;
+            self.mmu.store_fast(va, width, value, need)
+        } else {
+            Err(None)
+        };
+        let Err(pre) = pre else {
+            return Ok(false);
+        };
+        let done = room - left;
         match self.store_slow(va, width, value, pre) {
-            Ok(false) => None,
-            Ok(true) => Some(Flow::Next {
+            Ok(false) => Ok(true),
+            Ok(true) => Err(Flow::Next {
                 retired: done + i + 1,
                 pc: base.wrapping_add(4 * (i as u32 + 1)),
             }),
-            Err(stop) => Some(Flow::Stop {
+            Err(stop) => Err(Flow::Stop {
                 retired: done + i,
                 pc: base.wrapping_add(4 * i as u32),
                 stop,
