@@ -35,11 +35,11 @@ fn runs_a_loop_natively_and_chains() {
     );
     assert_eq!(m.reg(Reg::A0), 300);
     assert_eq!(m.instret(), 2 + 400);
-    assert!(
-        bt.backend_stats().chained_transfers > 100,
-        "{:?}",
-        bt.backend_stats()
-    );
+    // 200 transfers between the two blocks, nearly all through links in
+    // host code: the engine saw only the first few.
+    let c = bt.counters();
+    assert!(c.chain_patches >= 2, "{c:?}");
+    assert!(c.cache_hits < 10, "{c:?}");
 }
 
 #[test]
@@ -334,5 +334,16 @@ fn grouped_loads_and_stores_match_the_interpreter() {
 fn a_loop_with_ops_that_emit_nothing_compiles_and_matches() {
     same_as_interpreter(
         "_start: li sp, 0x8000\n li a1, 20\n j loop\nloop: lw t0, 0(sp)\n add zero, t0, t0\n addi zero, zero, 0\n sw t0, 4(sp)\n addi a1, a1, -1\n bne a1, zero, loop\n halt\n",
+    );
+}
+
+/// `s1` lives in `ecx`, whose `cl` a shift by a register needs: every
+/// combination of `s1` as the count, the shifted value and the destination
+/// gives the interpreter's result, and `s1` survives shifts that do not
+/// name it.
+#[test]
+fn shifts_by_a_register_keep_the_register_in_cl() {
+    same_as_interpreter(
+        "_start: li s1, 3\n li a0, 0x40\n li t0, 2\n j body\nbody: sll a1, a0, s1\n srl a2, a0, t0\n sra a3, s1, t0\n sll s1, a0, s1\n srl s1, s1, t0\n sll a4, s1, s1\n sra t1, a0, a0\n add s2, s1, a1\n j done\ndone: halt\n",
     );
 }

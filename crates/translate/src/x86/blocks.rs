@@ -46,7 +46,7 @@ impl X86Backend {
             ],
             thunks,
             pc: 0,
-            _pad: 0,
+            spill: 0,
             ram: 0,
             flat: 0,
             watch: 0,

@@ -4,16 +4,12 @@
 use std::mem::offset_of;
 
 use iced_x86::code_asm::{
-    AsmRegister32, CodeAssembler, CodeLabel, dword_ptr, eax, ecx, edx, qword_ptr, r14, r15, rax,
-    rcx, rdx,
+    AsmRegister32, CodeAssembler, CodeLabel, cl, dword_ptr, eax, ecx, edx, esi, qword_ptr, r14,
+    r15, rax, rdx, rsi,
 };
 use vmlab_isa::{AluOp, ImmOp};
 
 use super::{Ctx, Data, Gen, Ic, Mark, R, Tail, exit, off, pinned, reg_off};
-
-/// From a link to its hit counter (rax holds the link's address at an exit
-/// and in its stub).
-const HITS: i32 = (offset_of!(Data, hits) - offset_of!(Data, links)) as i32;
 
 impl Gen<'_> {
     pub(super) fn load(&mut self, dst: AsmRegister32, r: u8) -> R {
@@ -88,16 +84,16 @@ impl Gen<'_> {
         self.mark(Mark::Chain(2))?;
         let mut miss = self.a.create_label();
         let mut stale = self.a.create_label();
-        self.a.mov(rcx, self.data as *const Data as u64)?;
+        self.a.mov(rsi, self.data as *const Data as u64)?;
         for e in 0..2 {
             let base = off(offset_of!(Data, ic) + e * std::mem::size_of::<Ic>());
             // The second entry's mismatch is a miss.
             let mut next = if e == 0 { self.a.create_label() } else { miss };
             let a = &mut self.a;
-            a.cmp(eax, dword_ptr(rcx + base + off(offset_of!(Ic, va))))?;
+            a.cmp(eax, dword_ptr(rsi + base + off(offset_of!(Ic, va))))?;
             a.jne(next)?;
-            a.inc(qword_ptr(rcx + off(offset_of!(Data, ic_hits))))?;
-            a.jmp(qword_ptr(rcx + base + off(offset_of!(Ic, addr))))?;
+            a.inc(qword_ptr(rsi + off(offset_of!(Data, ic_hits))))?;
+            a.jmp(qword_ptr(rsi + base + off(offset_of!(Ic, addr))))?;
             if e == 0 {
                 a.set_label(&mut next)?;
             }
@@ -105,7 +101,7 @@ impl Gen<'_> {
         // A stale entry's stub: not a hit after all.
         self.a.set_label(&mut stale)?;
         self.a
-            .dec(qword_ptr(rcx + off(offset_of!(Data, ic_hits))))?;
+            .dec(qword_ptr(rsi + off(offset_of!(Data, ic_hits))))?;
         self.a.set_label(&mut miss)?;
         self.a.mov(dword_ptr(r15 + off(offset_of!(Ctx, pc))), eax)?;
         self.ic_stub = Some(stale);
@@ -122,7 +118,6 @@ impl Gen<'_> {
             self.stubs[k] = Some(self.a.create_label());
         }
         self.a.mov(rax, self.data.links[k].as_ptr() as u64)?;
-        self.a.inc(qword_ptr(rax + HITS))?;
         self.a.jmp(qword_ptr(rax))
     }
 
@@ -133,12 +128,11 @@ impl Gen<'_> {
             self.a.set_label(&mut l)?;
             self.leave(code, done, op)?;
         }
-        // The direct exits' stubs: not a chained transfer after all.
+        // The direct exits' stubs.
         for k in 0..2 {
             if let Some(mut l) = self.stubs[k] {
                 self.a.set_label(&mut l)?;
                 self.stubs[k] = Some(l);
-                self.a.dec(qword_ptr(rax + HITS))?;
                 self.leave(exit::DIRECT + k as u64, 0, 0)?;
             }
         }
@@ -244,19 +238,37 @@ impl Gen<'_> {
             return Ok(());
         }
         self.load(eax, x)?;
-        self.load(ecx, y)?;
+        if matches!(op, AluOp::Sll | AluOp::Srl | AluOp::Sra) {
+            // The count must be in cl, which holds a pinned guest register:
+            // spill it around the shift unless y is that register.
+            let in_cl = pinned(y) == Some(ecx);
+            if !in_cl {
+                self.a
+                    .mov(dword_ptr(r15 + off(offset_of!(Ctx, spill))), ecx)?;
+                self.load(ecx, y)?;
+            }
+            match op {
+                AluOp::Sll => self.a.shl(eax, cl)?,
+                AluOp::Srl => self.a.shr(eax, cl)?,
+                _ => self.a.sar(eax, cl)?,
+            }
+            if !in_cl {
+                self.a
+                    .mov(ecx, dword_ptr(r15 + off(offset_of!(Ctx, spill))))?;
+            }
+            return self.store(d, eax);
+        }
+        self.load(esi, y)?;
         let a = &mut self.a;
         match op {
-            AluOp::Add => a.add(eax, ecx)?,
-            AluOp::Sub => a.sub(eax, ecx)?,
-            AluOp::And => a.and(eax, ecx)?,
-            AluOp::Or => a.or(eax, ecx)?,
-            AluOp::Xor => a.xor(eax, ecx)?,
-            AluOp::Sll => a.shl(eax, iced_x86::code_asm::cl)?,
-            AluOp::Srl => a.shr(eax, iced_x86::code_asm::cl)?,
-            AluOp::Sra => a.sar(eax, iced_x86::code_asm::cl)?,
+            AluOp::Add => a.add(eax, esi)?,
+            AluOp::Sub => a.sub(eax, esi)?,
+            AluOp::And => a.and(eax, esi)?,
+            AluOp::Or => a.or(eax, esi)?,
+            AluOp::Xor => a.xor(eax, esi)?,
+            AluOp::Sll | AluOp::Srl | AluOp::Sra => unreachable!("shifts are above"),
             AluOp::Slt | AluOp::Sltu => {
-                a.cmp(eax, ecx)?;
+                a.cmp(eax, esi)?;
                 if op == AluOp::Slt {
                     a.setl(iced_x86::code_asm::al)?;
                 } else {
@@ -264,17 +276,17 @@ impl Gen<'_> {
                 }
                 a.movzx(eax, iced_x86::code_asm::al)?;
             }
-            AluOp::Mul => a.imul_2(eax, ecx)?,
+            AluOp::Mul => a.imul_2(eax, esi)?,
             AluOp::Mulh => {
-                a.imul(ecx)?;
+                a.imul(esi)?;
                 a.mov(eax, edx)?;
             }
             AluOp::Mulhu => {
-                a.mul(ecx)?;
+                a.mul(esi)?;
                 a.mov(eax, edx)?;
             }
             AluOp::Div | AluOp::Rem | AluOp::Divu | AluOp::Remu => {
-                a.test(ecx, ecx)?;
+                a.test(esi, esi)?;
                 self.leave_if(
                     CodeAssembler::jz,
                     Tail::Leave {
@@ -288,7 +300,7 @@ impl Gen<'_> {
                 if matches!(op, AluOp::Div | AluOp::Rem) {
                     // i32::MIN / -1 traps on x86; the guest wraps.
                     let mut normal = a.create_label();
-                    a.cmp(ecx, -1)?;
+                    a.cmp(esi, -1)?;
                     a.jne(normal)?;
                     if op == AluOp::Div {
                         a.neg(eax)?;
@@ -298,10 +310,10 @@ impl Gen<'_> {
                     a.jmp(done)?;
                     a.set_label(&mut normal)?;
                     a.cdq()?;
-                    a.idiv(ecx)?;
+                    a.idiv(esi)?;
                 } else {
                     a.xor(edx, edx)?;
-                    a.div(ecx)?;
+                    a.div(esi)?;
                 }
                 if matches!(op, AluOp::Rem | AluOp::Remu) {
                     a.mov(eax, edx)?;

@@ -15,8 +15,8 @@
 use std::mem::offset_of;
 
 use iced_x86::code_asm::{
-    AsmRegister32, AsmRegister64, CodeAssembler, CodeLabel, byte_ptr, cl, cx, dword_ptr, eax, ecx,
-    edx, esi, qword_ptr, r14, r15, rax, rdx, rsi, word_ptr,
+    AsmRegister32, AsmRegister64, CodeAssembler, CodeLabel, al, ax, byte_ptr, dword_ptr, eax, edx,
+    esi, qword_ptr, r14, r15, rax, rdx, rsi, word_ptr,
 };
 use vmlab_isa::{BranchCond, Instr, LoadOp, Width};
 
@@ -46,8 +46,8 @@ struct Addr {
 /// Where a store's value is for the slow path's call (`edx`).
 #[derive(Clone, Copy)]
 pub(super) enum Value {
-    /// In `ecx`.
-    Ecx,
+    /// In guest register `r`'s slot in the context.
+    Slot(u8),
     /// In a pinned host register.
     Reg(AsmRegister32),
     /// Guest `r0`.
@@ -392,8 +392,8 @@ impl Gen<'_> {
                     _ if rs2.num() == 0 => self.a.mov(m, 0)?,
                     Some(h) => self.a.mov(m, h)?,
                     None => {
-                        self.a.mov(ecx, dword_ptr(r15 + reg_off(rs2.num())))?;
-                        self.a.mov(m, ecx)?;
+                        self.a.mov(eax, dword_ptr(r15 + reg_off(rs2.num())))?;
+                        self.a.mov(m, eax)?;
                     }
                 },
                 Instr::Load { rd, .. } => match pinned(rd.num()) {
@@ -502,8 +502,7 @@ impl Gen<'_> {
         } else if let Some(h) = pinned(rs2) {
             Value::Reg(h)
         } else {
-            self.a.mov(ecx, dword_ptr(r15 + reg_off(rs2)))?;
-            Value::Ecx
+            Value::Slot(rs2)
         };
         // The watch bytes cover every page: no window check (a page past
         // RAM, or outside the identity window, is never ordinary).
@@ -522,9 +521,18 @@ impl Gen<'_> {
             (Width::Byte, Value::Reg(_), Some(h)) => self.a.mov(byte_ptr(rdx + at.r64), h.r8)?,
             (Width::Half, Value::Reg(_), Some(h)) => self.a.mov(word_ptr(rdx + at.r64), h.r16)?,
             (Width::Word, Value::Reg(_), Some(h)) => self.a.mov(dword_ptr(rdx + at.r64), h.r32)?,
-            (Width::Byte, _, _) => self.a.mov(byte_ptr(rdx + at.r64), cl)?,
-            (Width::Half, _, _) => self.a.mov(word_ptr(rdx + at.r64), cx)?,
-            (Width::Word, _, _) => self.a.mov(dword_ptr(rdx + at.r64), ecx)?,
+            (width, _, _) => {
+                // From its slot (eax is free again after the checks).
+                let Value::Slot(r) = value else {
+                    unreachable!("a value not in a register is in its slot")
+                };
+                self.a.mov(eax, dword_ptr(r15 + reg_off(r)))?;
+                match width {
+                    Width::Byte => self.a.mov(byte_ptr(rdx + at.r64), al)?,
+                    Width::Half => self.a.mov(word_ptr(rdx + at.r64), ax)?,
+                    Width::Word => self.a.mov(dword_ptr(rdx + at.r64), eax)?,
+                }
+            }
         }
         let w = match width {
             Width::Byte => 0,
@@ -621,7 +629,7 @@ impl Gen<'_> {
                         self.a.mov(esi, r)?;
                     }
                     match value {
-                        Value::Ecx => self.a.mov(edx, ecx)?,
+                        Value::Slot(r) => self.a.mov(edx, dword_ptr(r15 + reg_off(r)))?,
                         Value::Reg(h) => self.a.mov(edx, h)?,
                         Value::Zero => self.a.xor(edx, edx)?,
                     }

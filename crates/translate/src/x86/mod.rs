@@ -9,8 +9,9 @@
 //! | `r15` | the [`Ctx`]: guest registers, counters, callback addresses |
 //! | `r14` | instructions left before the next event check ("room"; what
 //! | | was retired since entry is the room at entry minus `r14`) |
-//! | `ebx` `ebp` `r12d` `r13d` `r8d`..`r11d` `edi` | pinned guest registers (`PINNED`) |
-//! | `rax`, `rcx`, `rdx`, `rsi` | scratch and callback arguments (`rdi` too, at a callback) |
+//! | `ebx` `ebp` `r12d` `r13d` `r8d`..`r11d` `edi` `ecx` | pinned guest registers (`PINNED`) |
+//! | `rdx` | guest RAM's base |
+//! | `rax`, `rsi` | scratch; `rsi` and `rdx` carry a callback's arguments |
 //!
 //! Every block begins with its *entry*: `cmp r14, len; jb room-exit`, so a
 //! block runs only when all of it fits before the next event check and an
@@ -50,8 +51,9 @@ use std::rc::Rc;
 
 use iced_x86::code_asm::{
     AsmRegister8, AsmRegister16, AsmRegister32, AsmRegister64, CodeAssembler, CodeLabel, bl, bp,
-    bpl, bx, di, dil, ebp, ebx, edi, r8, r8b, r8d, r8w, r9, r9b, r9d, r9w, r10, r10b, r10d, r10w,
-    r11, r11b, r11d, r11w, r12, r12b, r12d, r12w, r13, r13b, r13d, r13w, rbp, rbx, rdi,
+    bpl, bx, cl, cx, di, dil, ebp, ebx, ecx, edi, r8, r8b, r8d, r8w, r9, r9b, r9d, r9w, r10, r10b,
+    r10d, r10w, r11, r11b, r11d, r11w, r12, r12b, r12d, r12w, r13, r13b, r13d, r13w, rbp, rbx, rcx,
+    rdi,
 };
 use vmlab_machine::Machine;
 use vmlab_machine::engine_support::EngineStop;
@@ -86,7 +88,9 @@ pub(crate) struct Ctx {
     thunks: [u64; runtime::THUNKS],
     /// An indirect jump's target.
     pc: u32,
-    _pad: u32,
+    /// Where `ecx` (a pinned guest register) waits while a shift by a
+    /// register uses `cl`.
+    spill: u32,
     /// Guest RAM (see [`refresh_window`]).
     ram: u64,
     /// Loads below this guest address read `ram` directly; stores write it
@@ -205,12 +209,10 @@ struct Data {
     /// Direct exits 0 and 1: where the exit jumps (the successor's entry,
     /// or the exit's stub).
     links: [Cell<u64>; 2],
-    /// Transfers through each link (right after the links: the exit
-    /// addresses them from the link's address). One counter per link, not
-    /// one for all: a single counter bumped by every transfer would be a
-    /// chain of dependent memory increments as long as the run.
-    hits: [Cell<u64>; 2],
-    /// Inline-cache hits.
+    /// Inline-cache hits (guest-visible: they count as the engine's
+    /// indirect lookups). Per block, not one for all: a single counter
+    /// bumped by every hit would be a chain of dependent memory increments
+    /// as long as the run.
     ic_hits: Cell<u64>,
     /// The indirect exit's two-entry inline cache.
     ic: [Ic; 2],
@@ -307,7 +309,6 @@ pub struct X86Backend {
 /// Adds what generated code counted in a block's data to `stats` (the
 /// block is being dropped).
 fn fold_counts(stats: &mut BackendStats, d: &Data) {
-    stats.chained_transfers += d.hits.iter().map(Cell::get).sum::<u64>();
     stats.indirect_lookups += d.ic_hits.get();
 }
 
@@ -344,7 +345,7 @@ const fn host(d: AsmRegister32, q: AsmRegister64, w: AsmRegister16, b: AsmRegist
 /// used ones of the compute kernels): (guest number, host register, host
 /// register is callee-saved). The trampoline loads them, the exit stub
 /// stores them back; caller-saved ones are saved around callbacks.
-const PINNED: [(u8, Host, bool); 9] = [
+const PINNED: [(u8, Host, bool); 10] = [
     (8, host(ebx, rbx, bx, bl), true),        // t0
     (9, host(ebp, rbp, bp, bpl), true),       // t1
     (3, host(r12d, r12, r12w, r12b), true),   // a0
@@ -354,6 +355,7 @@ const PINNED: [(u8, Host, bool); 9] = [
     (2, host(r10d, r10, r10w, r10b), false),  // sp
     (11, host(r11d, r11, r11w, r11b), false), // t3
     (1, host(edi, rdi, di, dil), false),      // ra
+    (13, host(ecx, rcx, cx, cl), false),      // s1
 ];
 
 /// The host register guest register `r` lives in, if pinned.
@@ -504,7 +506,6 @@ impl Backend for X86Backend {
         s.inline_ops = self.portable.stats().inline_ops;
         // Plus what generated code counted in the blocks still held.
         for b in self.slots.iter().flatten() {
-            s.chained_transfers += b.data.hits.iter().map(Cell::get).sum::<u64>();
             s.indirect_lookups += b.data.ic_hits.get();
         }
         s
