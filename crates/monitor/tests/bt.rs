@@ -241,9 +241,8 @@ fn two_bt_vms_time_share_one_host() {
     assert_eq!(vb.report().exit_code, Some(0));
 }
 
-#[test]
-fn trace_bt_shows_translations_callouts_and_adaptive_retranslation() {
-    let c = config("nb-ptemod", 10, Profile::Strict);
+/// The `--trace bt` lines of a run of `c` (which must end well).
+fn bt_trace(c: VmConfig) -> Vec<String> {
     let mut host = Vm::host_for(&c).unwrap();
     let mut vm = Vm::new(&mut host, c).unwrap();
     let out = Rc::new(RefCell::new(Vec::<String>::new()));
@@ -252,7 +251,12 @@ fn trace_bt_shows_translations_callouts_and_adaptive_retranslation() {
         .unwrap();
     vm.run(&mut host, BUDGET).unwrap();
     assert_eq!(vm.report().exit_code, Some(0));
-    let out = out.borrow();
+    out.take()
+}
+
+#[test]
+fn trace_bt_shows_translations_callouts_and_adaptive_retranslation() {
+    let out = bt_trace(config("nb-ptemod", 10, Profile::Strict));
     let all = out.join("\n");
     assert!(
         out.iter().any(|s| s.starts_with("bt: translated block")),
@@ -289,15 +293,7 @@ fn trace_bt_under_the_jit_shows_host_code_beside_guest_code() {
     for engine in [vmlab_monitor::Engine::Interp, vmlab_monitor::Engine::Jit] {
         let mut c = config("nb-ptemod", 2, Profile::Strict);
         c.engine = engine;
-        let mut host = Vm::host_for(&c).unwrap();
-        let mut vm = Vm::new(&mut host, c).unwrap();
-        let out = Rc::new(RefCell::new(Vec::<String>::new()));
-        let sink = out.clone();
-        vm.set_bt_tracer(move |s| sink.borrow_mut().push(s.to_owned()))
-            .unwrap();
-        vm.run(&mut host, BUDGET).unwrap();
-        assert_eq!(vm.report().exit_code, Some(0));
-        let out = out.borrow();
+        let out = bt_trace(c);
         let all = out.join("\n");
         let host_code = out
             .iter()
