@@ -244,7 +244,7 @@ impl X86Backend {
             return false;
         }
         let start = std::time::Instant::now();
-        let g = generate(id, &b.t, &b.data, true, self.indirect_caches)
+        let g = generate(id, &b.t, &b.data, self.indirect_caches)
             .expect("x86-64 backend: assembly failed");
         let code = self
             .arena
@@ -380,7 +380,7 @@ impl X86Backend {
                     }
                     return BlockExit::Indirect { pc };
                 }
-                exit::ROOM | exit::PORTABLE => {
+                exit::ROOM => {
                     m.set_pc(fb.va);
                     return self.run_portable(from, m, vcpu);
                 }

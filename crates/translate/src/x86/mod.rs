@@ -30,10 +30,12 @@
 //! inline-cache entry validated in the current epoch is on a list, and
 //! all of them go back to their stubs when the epoch moves (or a block is
 //! dropped), so a transfer costs no check at all. Indirect jumps go through
-//! a two-entry inline cache kept the same way. Blocks holding inline operations,
-//! callouts or native system instructions run through the embedded
-//! [`PortableBackend`] (their native code is only an exit), as does a block
-//! that does not fit before the next event check.
+//! a two-entry inline cache kept the same way. Blocks holding inline
+//! operations, callouts or native system instructions run through the
+//! embedded [`PortableBackend`] (they get no host code), as does a block
+//! that does not fit before the next event check, and a block until it has
+//! run [`HOT_RUNS`] times. Loads and stores are in `memory`, the rest of a
+//! block's lowering in `generate`, the emitters both use in `emit`.
 
 mod blocks;
 mod emit;
@@ -41,6 +43,7 @@ mod emit;
 mod exec_mem;
 mod generate;
 mod listing;
+mod memory;
 mod runtime;
 
 use std::cell::Cell;
@@ -162,7 +165,6 @@ mod exit {
     pub(super) const DIRECT: u64 = 0;
     pub(super) const INDIRECT: u64 = 8;
     pub(super) const ROOM: u64 = 9;
-    pub(super) const PORTABLE: u64 = 11;
     pub(super) const STOP: u64 = 12;
     pub(super) const DIVZERO: u64 = 13;
     pub(super) const CUT: u64 = 14;
@@ -387,7 +389,7 @@ struct Gen<'a> {
     /// Out-of-line exit paths, emitted after the body.
     tails: Vec<(CodeLabel, Tail)>,
     /// Out-of-line load and store slow paths, emitted after the body.
-    slow: Vec<generate::Slow>,
+    slow: Vec<memory::Slow>,
     /// Marks by the index of the instruction they precede.
     marks: Vec<(usize, Mark)>,
     /// The direct exits' stubs, once an exit uses them.
