@@ -14,6 +14,7 @@ use vmlab_isa::{Access, AluOp, BranchCond, Exception, ImmOp, Instr, LoadOp, Reg,
 use crate::cpu::SINK;
 use crate::exec::{Stop, with_addr};
 use crate::machine::Machine;
+use crate::threaded::{TOp, end_op, lower};
 use crate::tlb::allow;
 
 /// Longest block, in instructions.
@@ -113,27 +114,25 @@ pub(crate) enum Op {
     System { word: u32 },
 }
 
-/// Fuses a block's last two ops when they close a loop: an `addi`/`add`
-/// whose result the final branch (back to the block's start `va`) compares.
-fn fuse_loop(ops: &mut [Op], va: u32) {
-    let [.., first, last] = ops else { return };
-    let (x, c, target) = match *last {
+/// The loop closer for a block's last two ops, if they close a loop: an
+/// `addi`/`add` whose result the final branch (back to the block's start
+/// `va`) compares.
+fn fuse_loop(first: Op, last: Op, va: u32) -> Option<Op> {
+    let (x, c, target) = match last {
         Op::Beq { a, b, target }
         | Op::Bne { a, b, target }
         | Op::Blt { a, b, target }
         | Op::Bge { a, b, target }
         | Op::Bltu { a, b, target }
         | Op::Bgeu { a, b, target } => (a, b, target),
-        _ => return,
+        _ => return None,
     };
     if target != va || c == x {
-        return;
+        return None;
     }
-    let fused = match (*first, *last) {
+    Some(match (first, last) {
         (Op::Addi { d, a, imm }, br) if d == x => {
-            let Ok(imm) = i16::try_from(imm as i32) else {
-                return;
-            };
+            let imm = i16::try_from(imm as i32).ok()?;
             match br {
                 Op::Beq { .. } => Op::AddiBeq { d, a, c, imm },
                 Op::Bne { .. } => Op::AddiBne { d, a, c, imm },
@@ -146,9 +145,8 @@ fn fuse_loop(ops: &mut [Op], va: u32) {
         (Op::Add { d, a, b }, Op::Bne { .. }) if d == x => Op::AddBne { d, a, b, c },
         (Op::Add { d, a, b }, Op::Bltu { .. }) if d == x => Op::AddBltu { d, a, b, c },
         (Op::Add { d, a, b }, Op::Blt { .. }) if d == x => Op::AddBlt { d, a, b, c },
-        _ => return,
-    };
-    *first = fused;
+        _ => return None,
+    })
 }
 
 /// A destination register index: `r0` becomes the sink.
@@ -271,20 +269,28 @@ pub(crate) struct Block {
     pub loc: u32,
 }
 
-/// Where a block's ops sit in the cache's arena: `start << 7 | len`.
+/// Where a block's ops sit in the cache's arena and how many instructions
+/// it has: `first op << 7 | instructions`.
 pub(crate) type Loc = u32;
 
-/// Ops the arena holds before it starts afresh (every block decoded again):
-/// 16 per slot, several times a typical block. A power of two: a masked
-/// start is in range. (Every machine allocates and fills the arena when it is
-/// built: 512 KiB.)
-const ARENA_OPS: usize = 16 * BLOCK_CACHE_SLOTS;
+/// The arena's size in ops: a power of two, so a masked index is in range
+/// (no bounds check on the hot path). Blocks fill it from the start; the
+/// last [`SCRATCH`] ops hold the one-off partial pass. (Every machine
+/// allocates and fills the arena when it is built: 512 KiB, plus 256 KiB of
+/// side table.)
+const ARENA_LEN: usize = 1 << 15;
 
-/// The arena's size: room for a block of any [`Loc`] length after any
-/// masked start, so [`BlockCache::ops`] needs no bounds check.
-const ARENA_CAP: usize = ARENA_OPS + 128;
+/// Masks an arena index.
+const ARENA_MASK: usize = ARENA_LEN - 1;
 
-const _: () = assert!(ARENA_OPS.is_power_of_two() && MAX_BLOCK < 128);
+/// Room for the longest block's ops and its end op.
+const SCRATCH: usize = 128;
+
+/// Where the partial pass's ops go.
+const SCRATCH_AT: usize = ARENA_LEN - SCRATCH;
+
+// A loop closer keeps its block's first op index in 16 bits.
+const _: () = assert!(MAX_BLOCK < SCRATCH && ARENA_LEN <= 1 << 16);
 
 /// Entries in the jump cache (virtual pc -> block slot).
 const JUMP_CACHE_SLOTS: usize = 1024;
@@ -301,17 +307,23 @@ struct Jump {
 /// The direct-mapped block cache, indexed by host-physical address, with a
 /// jump cache in front of it indexed by virtual address: a block-to-block
 /// transfer costs one compare while nothing that a fetch depends on changed.
-/// The ops of all blocks live in one fixed-size arena, so a jump-cache hit
-/// leads straight to them (no load of a per-block vector on the way, no
-/// bounds check).
+/// The threaded ops of all blocks live in one fixed-size arena, so a
+/// jump-cache hit leads straight to them.
 #[derive(Clone, Debug)]
 pub(crate) struct BlockCache {
     // Fixed sizes: masked indexes need no bounds checks.
     slots: Box<[Block; BLOCK_CACHE_SLOTS]>,
     jumps: Box<[Jump; JUMP_CACHE_SLOTS]>,
-    arena: Box<[Op; ARENA_CAP]>,
+    arena: Box<[TOp; ARENA_LEN]>,
     /// Ops of the arena in use (the rest is free).
     used: usize,
+}
+
+/// A decoded instruction of a block being built: its op and pc.
+#[derive(Clone, Copy)]
+struct Decoded {
+    op: Op,
+    pc: u32,
 }
 
 impl BlockCache {
@@ -324,12 +336,30 @@ impl BlockCache {
                 va: 0,
                 loc: 0,
             }),
-            arena: boxed(Op::System { word: 0 }),
+            arena: boxed(TOp::EMPTY),
             used: 0,
         }
     }
 
-    /// The ops the jump cache remembers for `va` at `epoch`.
+    /// The ops from arena index `i` to the end of the arena.
+    #[inline(always)]
+    pub(crate) fn ops_from(&self, i: usize) -> &[TOp] {
+        &self.arena[i & ARENA_MASK..]
+    }
+
+    /// The first op of the block at `loc`.
+    #[inline(always)]
+    pub(crate) fn loc_start(loc: Loc) -> usize {
+        (loc >> 7) as usize & ARENA_MASK
+    }
+
+    /// The instructions of the block at `loc`.
+    #[inline(always)]
+    pub(crate) fn loc_len(loc: Loc) -> usize {
+        (loc & 127) as usize
+    }
+
+    /// The block the jump cache remembers for `va` at `epoch`.
     #[inline(always)]
     pub(crate) fn jump(&self, va: u32, epoch: u64) -> Option<Loc> {
         let j = self.jumps[(va >> 2) as usize & (JUMP_CACHE_SLOTS - 1)];
@@ -337,7 +367,7 @@ impl BlockCache {
     }
 
     /// Remembers that `va` fetched the block in `slot` at `epoch`; returns
-    /// where its ops are.
+    /// where it is.
     #[inline(always)]
     pub(crate) fn remember(&mut self, va: u32, epoch: u64, slot: usize) -> Loc {
         let loc = self.slots[slot & (BLOCK_CACHE_SLOTS - 1)].loc;
@@ -345,12 +375,9 @@ impl BlockCache {
         loc
     }
 
-    /// The ops at `loc`.
-    #[inline(always)]
-    pub(crate) fn ops(&self, loc: Loc) -> &[Op] {
-        let start = (loc >> 7) as usize & (ARENA_OPS - 1);
-        let len = (loc & 127) as usize;
-        &self.arena[start..start + len]
+    /// The block in `slot`.
+    pub(crate) fn block(&self, slot: usize) -> &Block {
+        &self.slots[slot & (BLOCK_CACHE_SLOTS - 1)]
     }
 
     #[inline(always)]
@@ -371,21 +398,14 @@ impl BlockCache {
     /// into its slot, evicting what was there. Returns the slot and the
     /// number of bytes decoded.
     pub(crate) fn fill(&mut self, va: u32, hpa: u32, generation: u32, code: &[u8]) -> (usize, u32) {
-        if self.used + MAX_BLOCK > ARENA_OPS {
+        if self.used + SCRATCH > SCRATCH_AT {
             // Start afresh. (The caller bumps the epoch after every fill, so
             // no jump-cache entry survives either.)
             self.clear();
         }
         let start = self.used;
-        let mut pc = va;
-        for (instr, w) in form_block(code).zip(code.chunks_exact(4)) {
-            let word = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
-            self.arena[self.used] = predecode(instr, word, pc);
-            self.used += 1;
-            pc = pc.wrapping_add(4);
-        }
-        let len = self.used - start;
-        fuse_loop(&mut self.arena[start..self.used], va);
+        let (ops, len) = self.lower_block(start, va, code, MAX_BLOCK, true);
+        self.used += ops;
         let i = Self::index(hpa);
         self.slots[i] = Block {
             va,
@@ -395,6 +415,66 @@ impl BlockCache {
             loc: ((start as u32) << 7) | len as u32,
         };
         (i, len as u32 * 4)
+    }
+
+    /// Lowers the first `limit` instructions of the block at `va` (its
+    /// bytes `code`) into the scratch area, unfused, ending with a plain
+    /// fall-through: for a pass that must stop part-way. Returns its first op.
+    pub(crate) fn fill_partial(&mut self, va: u32, code: &[u8], limit: usize) -> usize {
+        self.lower_block(SCRATCH_AT, va, code, limit.min(MAX_BLOCK), false);
+        SCRATCH_AT
+    }
+
+    /// Decodes up to `limit` instructions of the block at `va` and writes
+    /// their threaded ops at arena index `at`, fusing a loop closer if
+    /// `fuse`. Returns (ops written, instructions).
+    fn lower_block(
+        &mut self,
+        at: usize,
+        va: u32,
+        code: &[u8],
+        limit: usize,
+        fuse: bool,
+    ) -> (usize, usize) {
+        let mut decoded = [Decoded {
+            op: Op::System { word: 0 },
+            pc: 0,
+        }; MAX_BLOCK];
+        let mut n = 0;
+        let mut pc = va;
+        for (instr, w) in form_block(code).zip(code.chunks_exact(4)).take(limit) {
+            let word = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+            decoded[n] = Decoded {
+                op: predecode(instr, word, pc),
+                pc,
+            };
+            n += 1;
+            pc = pc.wrapping_add(4);
+        }
+        let mut ops = &mut decoded[..n];
+        if fuse && n >= 2 {
+            if let Some(fused) = fuse_loop(ops[n - 2].op, ops[n - 1].op, va) {
+                ops[n - 2] = Decoded {
+                    op: fused,
+                    pc: ops[n - 1].pc,
+                };
+                ops = &mut decoded[..n - 1];
+            }
+        }
+        let mut k = at;
+        for d in ops.iter() {
+            let count = (d.pc.wrapping_sub(va) / 4 + 1) as u8;
+            self.arena[k] = lower(d.op, d.pc, count, at);
+            k += 1;
+        }
+        let last = ops.last().map(|d| d.op);
+        if !last.is_some_and(ends_pass) {
+            // Falls through: to the instruction after the last one.
+            let pc = va.wrapping_add(4 * n as u32).wrapping_sub(4);
+            self.arena[k] = end_op(pc, n as u8);
+            k += 1;
+        }
+        (k - at, n)
     }
 
     /// Empties every slot.
@@ -407,6 +487,31 @@ impl BlockCache {
         }
         self.used = 0;
     }
+}
+
+/// True for the ops that leave their block (no end op follows them).
+fn ends_pass(op: Op) -> bool {
+    matches!(
+        op,
+        Op::Beq { .. }
+            | Op::Bne { .. }
+            | Op::Blt { .. }
+            | Op::Bge { .. }
+            | Op::Bltu { .. }
+            | Op::Bgeu { .. }
+            | Op::Jal { .. }
+            | Op::Jalr { .. }
+            | Op::System { .. }
+            | Op::AddiBeq { .. }
+            | Op::AddiBne { .. }
+            | Op::AddiBlt { .. }
+            | Op::AddiBge { .. }
+            | Op::AddiBltu { .. }
+            | Op::AddiBgeu { .. }
+            | Op::AddBne { .. }
+            | Op::AddBltu { .. }
+            | Op::AddBlt { .. }
+    )
 }
 
 /// `N` copies of `x` on the heap (built there: no large stack temporary).

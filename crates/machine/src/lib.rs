@@ -46,6 +46,7 @@ mod memory;
 mod mmu;
 mod physmap;
 mod ram;
+mod threaded;
 mod tlb;
 mod walk;
 

@@ -15,6 +15,7 @@ use crate::cpu::{Cpu, CpuState, Mode};
 use crate::devices::Disk;
 use crate::engine::Engine;
 use crate::error::MachineError;
+use crate::exec::Stop;
 use crate::exit::Exit;
 use crate::interp::Interpreter;
 use crate::mmu::Mmu;
@@ -71,6 +72,8 @@ pub struct Machine {
     pub(crate) pending_in: Option<(Reg, Width)>,
     /// `[guest_mode][supervisor]` of `Counters::retired`, as a flat index.
     pub(crate) retire_at: usize,
+    /// Why the interpreter's threaded code last stopped short.
+    pub(crate) stopped: Stop,
 }
 
 impl fmt::Debug for Machine {
@@ -108,6 +111,7 @@ impl Machine {
             need_shift: 0,
             pending_in: None,
             retire_at: 0,
+            stopped: Stop::Exit(Exit::Halt),
         };
         m.status_changed();
         Ok(m)

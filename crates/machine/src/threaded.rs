@@ -1,0 +1,551 @@
+//! The interpreter's threaded code: every predecoded operation is a handler
+//! function plus its operands, and each handler ends by calling the next
+//! op's handler in tail position. Optimised builds turn those calls into
+//! jumps, so each op dispatches with its own indirect jump (direct threading)
+//! instead of returning to one shared `match`, and adding an op cannot slow
+//! the others down. A block's last op transfers control: to the next block
+//! straight from the jump cache when it fits the room left, else back to the
+//! interpreter's main loop.
+//!
+//! Nothing here relies on the calls becoming jumps: a chain never runs more
+//! than [`CHAIN_MAX`] instructions (plus one op per block) before it returns,
+//! so even a build that keeps every frame uses a bounded stack.
+//!
+//! Retired instructions are added to instret per block, by its last op (and
+//! on a stop by the op that stops, from the block's side table).
+
+use vmlab_isa::{AluOp, Exception, Width};
+
+use crate::block::{BlockCache, Op};
+use crate::exec::Stop;
+use crate::machine::Machine;
+
+/// A handler: runs `ops[0]` (and, through tail calls, the ops after it:
+/// `ops` runs to the end of the arena) with `left` instructions allowed once
+/// the current block is done, while the jump cache is read at `epoch`.
+/// Returns a [`NEXT`], [`STOP`] or [`SYSTEM`] code.
+pub(crate) type Handler = fn(&mut Machine, &BlockCache, &[TOp], usize, u64) -> u64;
+
+/// The pc is set; carry on there.
+pub(crate) const NEXT: u64 = 0;
+/// The pc is set to an instruction that stopped ([`Machine::stopped`]).
+pub(crate) const STOP: u64 = 1;
+/// The pc is set to a system instruction, whose word is in the upper half.
+pub(crate) const SYSTEM: u64 = 2;
+
+/// Longest run of instructions a chain of handlers makes before it returns
+/// to the main loop: bounds the stack should a build keep every frame.
+pub(crate) const CHAIN_MAX: usize = if cfg!(debug_assertions) { 128 } else { 1024 };
+
+/// A threaded op. What the four register bytes and `imm` mean depends on
+/// the handler (see [`lower`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TOp {
+    pub f: Handler,
+    pub imm: u32,
+    /// The pc of the op's last instruction.
+    pub pc: u32,
+    pub a: u8,
+    pub b: u8,
+    pub c: u8,
+    pub d: u8,
+    /// Instructions of the block up to and including this op's last one.
+    pub n: u8,
+}
+
+impl TOp {
+    /// The filler of unused arena slots (never run: every block ends with
+    /// an op that leaves it).
+    pub(crate) const EMPTY: TOp = TOp {
+        f: end,
+        imm: 0,
+        pc: 0,
+        a: 0,
+        b: 0,
+        c: 0,
+        d: 0,
+        n: 0,
+    };
+
+    /// Instructions of the block before this op's last one.
+    #[inline(always)]
+    fn before(&self) -> u64 {
+        u64::from(self.n) - 1
+    }
+
+    /// The pc after the op's last instruction.
+    #[inline(always)]
+    fn after(&self) -> u32 {
+        self.pc.wrapping_add(4)
+    }
+}
+
+/// Runs the ops from arena index `i` on.
+#[inline(always)]
+pub(crate) fn run(m: &mut Machine, c: &BlockCache, i: usize, left: usize, epoch: u64) -> u64 {
+    let ops = c.ops_from(i);
+    (ops[0].f)(m, c, ops, left, epoch)
+}
+
+/// The op a handler runs.
+macro_rules! op {
+    ($ops:ident) => {
+        match $ops.first() {
+            Some(op) => *op,
+            None => return missing_op(),
+        }
+    };
+}
+
+/// On to the next op of the block.
+macro_rules! next {
+    ($m:ident, $c:ident, $ops:ident, $left:expr, $ep:ident) => {{
+        let rest = &$ops[1..];
+        match rest.first() {
+            Some(op) => return (op.f)($m, $c, rest, $left, $ep),
+            None => return missing_op(),
+        }
+    }};
+}
+
+/// A block that runs off the end of the arena: cannot happen (every block
+/// ends with an op that leaves it); a clean error rather than a panic.
+#[cold]
+#[inline(never)]
+fn missing_op() -> u64 {
+    debug_assert!(false, "a block ran off the end of the op arena");
+    STOP_MISSING
+}
+
+/// What [`missing_op`] returns: the main loop raises a bus error.
+pub(crate) const STOP_MISSING: u64 = 3;
+
+/// The block's `n` instructions are done: go to `target`, straight into its
+/// block if the jump cache has it at `epoch` and it fits in `left`.
+#[inline(always)]
+fn goto(m: &mut Machine, c: &BlockCache, left: usize, epoch: u64, n: u8, target: u32) -> u64 {
+    m.cpu.instret += u64::from(n);
+    if let Some(loc) = c.jump(target, epoch) {
+        let len = BlockCache::loc_len(loc);
+        if len <= left {
+            let ops = c.ops_from(BlockCache::loc_start(loc));
+            return (ops[0].f)(m, c, ops, left - len, epoch);
+        }
+    }
+    m.cpu.pc = target;
+    NEXT
+}
+
+/// The loop closer `op` is done and taken: its block (`n` instructions,
+/// first op at arena index `imm >> 16`) again in place if it fits in `left`.
+#[inline(always)]
+fn again(m: &mut Machine, c: &BlockCache, op: TOp, left: usize, epoch: u64) -> u64 {
+    m.cpu.instret += u64::from(op.n);
+    let n = usize::from(op.n);
+    if n <= left {
+        let ops = c.ops_from((op.imm >> 16) as usize);
+        return (ops[0].f)(m, c, ops, left - n, epoch);
+    }
+    m.cpu.pc = op.pc.wrapping_sub(4 * (u32::from(op.n) - 1));
+    NEXT
+}
+
+/// `op` stopped: the instructions before it retire, the pc points at it.
+#[cold]
+#[inline(never)]
+fn stop_at(m: &mut Machine, op: &TOp, stop: Stop) -> u64 {
+    m.cpu.instret += op.before();
+    m.cpu.pc = op.pc;
+    m.stopped = stop;
+    STOP
+}
+
+/// `op` (a store) invalidated cached code: it retires, and the main loop
+/// carries on after it.
+#[cold]
+#[inline(never)]
+fn end_after(m: &mut Machine, op: &TOp) -> u64 {
+    m.cpu.instret += u64::from(op.n);
+    m.cpu.pc = op.after();
+    NEXT
+}
+
+/// A slow path ran: if it moved the MMU's epoch, no transfer may chain any
+/// more (the main loop fetches afresh).
+#[inline(always)]
+fn after_slow(m: &Machine, left: usize, epoch: u64) -> usize {
+    if m.mmu.epoch() == epoch { left } else { 0 }
+}
+
+macro_rules! reg {
+    ($m:ident, $r:expr) => {
+        $m.cpu.regs[usize::from($r)]
+    };
+}
+
+/// Register-register and register-immediate ALU ops: `d = f(a, b)` and
+/// `d = f(a, imm)`.
+macro_rules! alu_ops {
+    ($($rr:ident, $ri:ident: $f:expr;)*) => {$(
+        fn $rr(m: &mut Machine, c: &BlockCache, ops: &[TOp], left: usize, ep: u64) -> u64 {
+            let op = op!(ops);
+            #[allow(clippy::redundant_closure_call)]
+            let v = $f(reg!(m, op.a), reg!(m, op.b));
+            reg!(m, op.d) = v;
+            next!(m, c, ops, left, ep)
+        }
+        fn $ri(m: &mut Machine, c: &BlockCache, ops: &[TOp], left: usize, ep: u64) -> u64 {
+            let op = op!(ops);
+            #[allow(clippy::redundant_closure_call)]
+            let v = $f(reg!(m, op.a), op.imm);
+            reg!(m, op.d) = v;
+            next!(m, c, ops, left, ep)
+        }
+    )*};
+}
+
+alu_ops! {
+    add, addi: |a: u32, b| a.wrapping_add(b);
+    and, andi: |a: u32, b| a & b;
+    or, ori: |a: u32, b| a | b;
+    xor, xori: |a: u32, b| a ^ b;
+    sll, slli: |a: u32, b| a << (b & 31);
+    srl, srli: |a: u32, b| a >> (b & 31);
+    sra, srai: |a: u32, b| ((a as i32) >> (b & 31)) as u32;
+    slt, slti: |a: u32, b| u32::from((a as i32) < (b as i32));
+    sltu, sltiu: |a: u32, b| u32::from(a < b);
+}
+
+/// `d = a - b`.
+fn sub(m: &mut Machine, c: &BlockCache, ops: &[TOp], left: usize, ep: u64) -> u64 {
+    let op = op!(ops);
+    reg!(m, op.d) = reg!(m, op.a).wrapping_sub(reg!(m, op.b));
+    next!(m, c, ops, left, ep)
+}
+
+/// `d = a * b` (low half).
+fn mul(m: &mut Machine, c: &BlockCache, ops: &[TOp], left: usize, ep: u64) -> u64 {
+    let op = op!(ops);
+    reg!(m, op.d) = reg!(m, op.a).wrapping_mul(reg!(m, op.b));
+    next!(m, c, ops, left, ep)
+}
+
+/// `d = imm` (`lui`, `auipc`).
+fn li(m: &mut Machine, c: &BlockCache, ops: &[TOp], left: usize, ep: u64) -> u64 {
+    let op = op!(ops);
+    reg!(m, op.d) = op.imm;
+    next!(m, c, ops, left, ep)
+}
+
+/// The ALU ops that may trap or are rare (high multiplies, divisions):
+/// `c` is the operation's index in [`RARE_ALU`].
+fn alu_rare(m: &mut Machine, c: &BlockCache, ops: &[TOp], left: usize, ep: u64) -> u64 {
+    let op = op!(ops);
+    let alu = RARE_ALU[usize::from(op.c) % RARE_ALU.len()];
+    match alu.apply(reg!(m, op.a), reg!(m, op.b)) {
+        Some(v) => reg!(m, op.d) = v,
+        None => return stop_at(m, &op, Stop::Trap(Exception::DivideByZero, 0)),
+    }
+    next!(m, c, ops, left, ep)
+}
+
+const RARE_ALU: [AluOp; 6] = [
+    AluOp::Mulh,
+    AluOp::Mulhu,
+    AluOp::Div,
+    AluOp::Divu,
+    AluOp::Rem,
+    AluOp::Remu,
+];
+
+/// Loads: `d = ext(mem[a + imm])`. The flat window inline; the TLB and the
+/// slow path in a second handler, tail-called, so the fast path saves no
+/// registers.
+macro_rules! loads {
+    ($($name:ident, $slow:ident: $width:expr, $ext:expr;)*) => {$(
+        fn $name(m: &mut Machine, c: &BlockCache, ops: &[TOp], left: usize, ep: u64) -> u64 {
+            let op = op!(ops);
+            let va = reg!(m, op.a).wrapping_add(op.imm);
+            let width: Width = $width;
+            if va & (width.bytes() - 1) == 0 && va < m.mmu.flat {
+                if let Some(raw) = m.mmu.ram.load(va, width) {
+                    #[allow(clippy::redundant_closure_call)]
+                    let v = $ext(raw);
+                    reg!(m, op.d) = v;
+                    next!(m, c, ops, left, ep)
+                }
+            }
+            $slow(m, c, ops, left, ep)
+        }
+
+        #[inline(never)]
+        fn $slow(m: &mut Machine, c: &BlockCache, ops: &[TOp], left: usize, ep: u64) -> u64 {
+            let op = op!(ops);
+            let va = reg!(m, op.a).wrapping_add(op.imm);
+            let mut left = left;
+            let raw = match m.load_other(va, $width) {
+                Ok((v, slow)) => {
+                    if slow {
+                        left = after_slow(m, left, ep);
+                    }
+                    v
+                }
+                Err(stop) => return stop_at(m, &op, stop),
+            };
+            #[allow(clippy::redundant_closure_call)]
+            let v = $ext(raw);
+            reg!(m, op.d) = v;
+            next!(m, c, ops, left, ep)
+        }
+    )*};
+}
+
+loads! {
+    lw, lw_slow: Width::Word, |v: u32| v;
+    lh, lh_slow: Width::Half, |v: u32| v as u16 as i16 as u32;
+    lhu, lhu_slow: Width::Half, |v: u32| v;
+    lb, lb_slow: Width::Byte, |v: u32| v as u8 as i8 as u32;
+    lbu, lbu_slow: Width::Byte, |v: u32| v;
+}
+
+/// Stores: `mem[a + imm] = d`. The flat window of unwatched frames inline;
+/// the rest in a second handler, tail-called.
+macro_rules! stores {
+    ($($name:ident, $slow:ident: $width:expr;)*) => {$(
+        fn $name(m: &mut Machine, c: &BlockCache, ops: &[TOp], left: usize, ep: u64) -> u64 {
+            let op = op!(ops);
+            let va = reg!(m, op.a).wrapping_add(op.imm);
+            let value = reg!(m, op.d);
+            let width: Width = $width;
+            if va & (width.bytes() - 1) == 0
+                && va < m.mmu.flat
+                && !m.mmu.frames.store_watched(va)
+                && m.mmu.ram.store(va, width, value)
+            {
+                next!(m, c, ops, left, ep)
+            }
+            $slow(m, c, ops, left, ep)
+        }
+
+        #[inline(never)]
+        fn $slow(m: &mut Machine, c: &BlockCache, ops: &[TOp], left: usize, ep: u64) -> u64 {
+            let op = op!(ops);
+            let va = reg!(m, op.a).wrapping_add(op.imm);
+            let value = reg!(m, op.d);
+            let mut left = left;
+            match m.store_other(va, $width, value) {
+                Ok(false) => {}
+                Ok(true) => left = after_slow(m, left, ep),
+                Err(None) => return end_after(m, &op),
+                Err(Some(stop)) => return stop_at(m, &op, stop),
+            }
+            next!(m, c, ops, left, ep)
+        }
+    )*};
+}
+
+stores! {
+    sw, sw_slow: Width::Word;
+    sh, sh_slow: Width::Half;
+    sb, sb_slow: Width::Byte;
+}
+
+/// Conditional branches, a block's last op: to `imm` if `f(a, b)`, else on.
+macro_rules! branches {
+    ($($name:ident: $f:expr;)*) => {$(
+        fn $name(m: &mut Machine, c: &BlockCache, ops: &[TOp], left: usize, ep: u64) -> u64 {
+            let op = op!(ops);
+            #[allow(clippy::redundant_closure_call)]
+            let taken: bool = $f(reg!(m, op.a), reg!(m, op.b));
+            let target = if taken { op.imm } else { op.after() };
+            goto(m, c, left, ep, op.n, target)
+        }
+    )*};
+}
+
+branches! {
+    beq: |a: u32, b: u32| a == b;
+    bne: |a: u32, b: u32| a != b;
+    blt: |a: u32, b: u32| (a as i32) < (b as i32);
+    bge: |a: u32, b: u32| (a as i32) >= (b as i32);
+    bltu: |a: u32, b: u32| a < b;
+    bgeu: |a: u32, b: u32| a >= b;
+}
+
+/// Loop closers, a block's last op: `d = a + imm16` (or `a + b`), then back
+/// to the block's start if `f(d, c)`, else on. `imm`: the immediate in its
+/// low half, the arena index of the block's first op in its high half.
+macro_rules! closers {
+    ($($name:ident: $add:expr, $f:expr;)*) => {$(
+        fn $name(m: &mut Machine, c: &BlockCache, ops: &[TOp], left: usize, ep: u64) -> u64 {
+            let op = op!(ops);
+            #[allow(clippy::redundant_closure_call)]
+            let v: u32 = $add(reg!(m, op.a), reg!(m, op.b), op.imm);
+            reg!(m, op.d) = v;
+            #[allow(clippy::redundant_closure_call)]
+            let taken: bool = $f(v, reg!(m, op.c));
+            if taken {
+                return again(m, c, op, left, ep);
+            }
+            goto(m, c, left, ep, op.n, op.after())
+        }
+    )*};
+}
+
+/// `a + imm16` (the immediate's low half, sign-extended).
+fn plus_imm(a: u32, _b: u32, imm: u32) -> u32 {
+    a.wrapping_add(imm as u16 as i16 as u32)
+}
+
+/// `a + b`.
+fn plus_reg(a: u32, b: u32, _imm: u32) -> u32 {
+    a.wrapping_add(b)
+}
+
+closers! {
+    addi_beq: plus_imm, |v: u32, c: u32| v == c;
+    addi_bne: plus_imm, |v: u32, c: u32| v != c;
+    addi_blt: plus_imm, |v: u32, c: u32| (v as i32) < (c as i32);
+    addi_bge: plus_imm, |v: u32, c: u32| (v as i32) >= (c as i32);
+    addi_bltu: plus_imm, |v: u32, c: u32| v < c;
+    addi_bgeu: plus_imm, |v: u32, c: u32| v >= c;
+    add_bne: plus_reg, |v: u32, c: u32| v != c;
+    add_bltu: plus_reg, |v: u32, c: u32| v < c;
+    add_blt: plus_reg, |v: u32, c: u32| (v as i32) < (c as i32);
+}
+
+/// `jal`: `d = pc + 4`, to `imm`.
+fn jal(m: &mut Machine, c: &BlockCache, ops: &[TOp], left: usize, ep: u64) -> u64 {
+    let op = op!(ops);
+    reg!(m, op.d) = op.after();
+    goto(m, c, left, ep, op.n, op.imm)
+}
+
+/// `jalr`: to `a + imm` (read before `d` is written), `d = pc + 4`.
+fn jalr(m: &mut Machine, c: &BlockCache, ops: &[TOp], left: usize, ep: u64) -> u64 {
+    let op = op!(ops);
+    let target = reg!(m, op.a).wrapping_add(op.imm);
+    reg!(m, op.d) = op.after();
+    goto(m, c, left, ep, op.n, target)
+}
+
+/// The end of a block that does not transfer (the end of its page,
+/// [`MAX_BLOCK`](crate::block::MAX_BLOCK) instructions, or a partial pass):
+/// on to the instruction after its last one. Also fills unused arena slots.
+fn end(m: &mut Machine, c: &BlockCache, ops: &[TOp], left: usize, ep: u64) -> u64 {
+    let op = op!(ops);
+    goto(m, c, left, ep, op.n, op.after())
+}
+
+/// `csrr`/`getf` mid-block (`imm`: the word): reads counters exactly.
+fn read_op(m: &mut Machine, c: &BlockCache, ops: &[TOp], left: usize, ep: u64) -> u64 {
+    let op = op!(ops);
+    if let Err(stop) = m.read_op(op.imm, op.before()) {
+        return stop_at(m, &op, stop);
+    }
+    let left = after_slow(m, left, ep);
+    next!(m, c, ops, left, ep)
+}
+
+/// A system instruction (`imm`: the word), always a block's last op: the
+/// main loop runs it.
+fn system(m: &mut Machine, _c: &BlockCache, ops: &[TOp], _left: usize, _ep: u64) -> u64 {
+    let op = op!(ops);
+    m.cpu.instret += op.before();
+    m.cpu.pc = op.pc;
+    SYSTEM | u64::from(op.imm) << 32
+}
+
+/// Lowers a predecoded op whose last instruction is at `pc` to its
+/// threaded form. `n`: the block's length in instructions up to and
+/// including that one; `first`: the arena index of the block's first op
+/// (for loop closers).
+pub(crate) fn lower(op: Op, pc: u32, n: u8, first: usize) -> TOp {
+    let t = |f: Handler, a: u8, b: u8, d: u8, imm: u32| TOp {
+        f,
+        imm,
+        pc,
+        a,
+        b,
+        c: 0,
+        d,
+        n,
+    };
+    let closer = |f: Handler, d: u8, a: u8, b: u8, cmp: u8, imm16: u16| TOp {
+        f,
+        imm: u32::from(imm16) | (first as u32) << 16,
+        pc,
+        a,
+        b,
+        c: cmp,
+        d,
+        n,
+    };
+    match op {
+        Op::Add { d, a, b } => t(add, a, b, d, 0),
+        Op::Sub { d, a, b } => t(sub, a, b, d, 0),
+        Op::And { d, a, b } => t(and, a, b, d, 0),
+        Op::Or { d, a, b } => t(or, a, b, d, 0),
+        Op::Xor { d, a, b } => t(xor, a, b, d, 0),
+        Op::Sll { d, a, b } => t(sll, a, b, d, 0),
+        Op::Srl { d, a, b } => t(srl, a, b, d, 0),
+        Op::Sra { d, a, b } => t(sra, a, b, d, 0),
+        Op::Slt { d, a, b } => t(slt, a, b, d, 0),
+        Op::Sltu { d, a, b } => t(sltu, a, b, d, 0),
+        Op::Mul { d, a, b } => t(mul, a, b, d, 0),
+        Op::Alu { op, d, a, b } => {
+            let k = RARE_ALU.iter().position(|&x| x == op).unwrap_or(0);
+            TOp {
+                c: k as u8,
+                ..t(alu_rare, a, b, d, 0)
+            }
+        }
+        Op::Addi { d, a, imm } => t(addi, a, 0, d, imm),
+        Op::Andi { d, a, imm } => t(andi, a, 0, d, imm),
+        Op::Ori { d, a, imm } => t(ori, a, 0, d, imm),
+        Op::Xori { d, a, imm } => t(xori, a, 0, d, imm),
+        Op::Slli { d, a, imm } => t(slli, a, 0, d, imm),
+        Op::Srli { d, a, imm } => t(srli, a, 0, d, imm),
+        Op::Srai { d, a, imm } => t(srai, a, 0, d, imm),
+        Op::Slti { d, a, imm } => t(slti, a, 0, d, imm),
+        Op::Sltiu { d, a, imm } => t(sltiu, a, 0, d, imm),
+        Op::Li { d, imm } => t(li, 0, 0, d, imm),
+        Op::Lw { d, a, imm } => t(lw, a, 0, d, imm),
+        Op::Lh { d, a, imm } => t(lh, a, 0, d, imm),
+        Op::Lhu { d, a, imm } => t(lhu, a, 0, d, imm),
+        Op::Lb { d, a, imm } => t(lb, a, 0, d, imm),
+        Op::Lbu { d, a, imm } => t(lbu, a, 0, d, imm),
+        Op::Sw { s, a, imm } => t(sw, a, 0, s, imm),
+        Op::Sh { s, a, imm } => t(sh, a, 0, s, imm),
+        Op::Sb { s, a, imm } => t(sb, a, 0, s, imm),
+        Op::Beq { a, b, target } => t(beq, a, b, 0, target),
+        Op::Bne { a, b, target } => t(bne, a, b, 0, target),
+        Op::Blt { a, b, target } => t(blt, a, b, 0, target),
+        Op::Bge { a, b, target } => t(bge, a, b, 0, target),
+        Op::Bltu { a, b, target } => t(bltu, a, b, 0, target),
+        Op::Bgeu { a, b, target } => t(bgeu, a, b, 0, target),
+        Op::Jal { d, target } => t(jal, 0, 0, d, target),
+        Op::Jalr { d, a, imm } => t(jalr, a, 0, d, imm),
+        Op::AddiBeq { d, a, c, imm } => closer(addi_beq, d, a, 0, c, imm as u16),
+        Op::AddiBne { d, a, c, imm } => closer(addi_bne, d, a, 0, c, imm as u16),
+        Op::AddiBlt { d, a, c, imm } => closer(addi_blt, d, a, 0, c, imm as u16),
+        Op::AddiBge { d, a, c, imm } => closer(addi_bge, d, a, 0, c, imm as u16),
+        Op::AddiBltu { d, a, c, imm } => closer(addi_bltu, d, a, 0, c, imm as u16),
+        Op::AddiBgeu { d, a, c, imm } => closer(addi_bgeu, d, a, 0, c, imm as u16),
+        Op::AddBne { d, a, b, c } => closer(add_bne, d, a, b, c, 0),
+        Op::AddBltu { d, a, b, c } => closer(add_bltu, d, a, b, c, 0),
+        Op::AddBlt { d, a, b, c } => closer(add_blt, d, a, b, c, 0),
+        Op::Csrr { word } | Op::Getf { word } => t(read_op, 0, 0, 0, word),
+        Op::System { word } => t(system, 0, 0, 0, word),
+    }
+}
+
+/// The op that ends a block of `n` instructions, the last at `pc`, without
+/// a transfer.
+pub(crate) fn end_op(pc: u32, n: u8) -> TOp {
+    TOp {
+        pc,
+        n,
+        ..TOp::EMPTY
+    }
+}
