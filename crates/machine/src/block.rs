@@ -14,7 +14,7 @@ use vmlab_isa::{Access, AluOp, BranchCond, Exception, ImmOp, Instr, LoadOp, Reg,
 use crate::cpu::SINK;
 use crate::exec::{Stop, with_addr};
 use crate::machine::Machine;
-use crate::threaded::{TOp, end_op, lower};
+use crate::threaded::{GROUP_MAX, TOp, end_op, lower, lower_group, lower_indexed};
 use crate::tlb::allow;
 
 /// Longest block, in instructions.
@@ -461,10 +461,42 @@ impl BlockCache {
                 ops = &mut decoded[..n - 1];
             }
         }
+        let count = |d: &Decoded| (d.pc.wrapping_sub(va) / 4 + 1) as u8;
         let mut k = at;
-        for d in ops.iter() {
-            let count = (d.pc.wrapping_sub(va) / 4 + 1) as u8;
-            self.arena[k] = lower(d.op, d.pc, count, at);
+        // Ops up to here are members of a group whose header is written.
+        let mut grouped = 0;
+        let mut i = 0;
+        while i < ops.len() {
+            let first = ops[i];
+            if fuse && i >= grouped {
+                let run = ops[i..]
+                    .iter()
+                    .take_while(|d| same_group(first.op, d.op))
+                    .take(GROUP_MAX)
+                    .count();
+                let members: Vec<Op> = ops[i..i + run].iter().map(|d| d.op).collect();
+                if let Some(header) = lower_group(&members) {
+                    self.arena[k] = header;
+                    k += 1;
+                    grouped = i + run;
+                }
+            }
+            let pair = match ops.get(i + 1) {
+                Some(second) if fuse && i + 1 >= grouped => {
+                    lower_indexed(first.op, second.op, second.pc, count(second))
+                }
+                _ => None,
+            };
+            self.arena[k] = match pair {
+                Some(op) => {
+                    i += 2;
+                    op
+                }
+                None => {
+                    i += 1;
+                    lower(first.op, first.pc, count(&first), at)
+                }
+            };
             k += 1;
         }
         let last = ops.last().map(|d| d.op);
@@ -486,6 +518,16 @@ impl BlockCache {
             j.epoch = u64::MAX;
         }
         self.used = 0;
+    }
+}
+
+/// True when `op` can join a group that `first` starts: word loads (that
+/// do not write their base) or word stores, off the same base register.
+fn same_group(first: Op, op: Op) -> bool {
+    match (first, op) {
+        (Op::Lw { a, .. }, Op::Lw { d, a: b, .. }) => a == b && d != b,
+        (Op::Sw { a, .. }, Op::Sw { a: b, .. }) => a == b,
+        _ => false,
     }
 }
 

@@ -24,10 +24,11 @@ const WATCH_PAGES: usize = 1 << 20;
 const LINE_SHIFT: u32 = 7;
 
 /// Write-protect bits, code lines and code generations per host frame.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub(crate) struct Frames {
     /// `PROTECTED | CODE` per frame, then `OUTSIDE` up to [`WATCH_PAGES`].
-    watch: Vec<u8>,
+    /// Fixed-size: a page number indexes it with no bounds check.
+    watch: Box<[u8; WATCH_PAGES]>,
     /// Frames of RAM.
     frames: usize,
     /// Bit i set: line i of the frame holds decoded code.
@@ -42,7 +43,11 @@ pub(crate) struct Frames {
 impl Frames {
     pub(crate) fn new(frames: u32) -> Frames {
         let n = frames as usize;
-        let mut watch = vec![OUTSIDE; WATCH_PAGES.max(n)];
+        // RAM is at most 1 GiB: its frames are a prefix of the table.
+        let mut watch: Box<[u8; WATCH_PAGES]> = match vec![OUTSIDE; WATCH_PAGES].try_into() {
+            Ok(w) => w,
+            Err(_) => unreachable!("the vector has WATCH_PAGES bytes"),
+        };
         watch[..n].fill(0);
         Frames {
             watch,
@@ -56,15 +61,13 @@ impl Frames {
     /// True when a store to `hpa` needs the slow path (protected or code).
     #[inline(always)]
     pub(crate) fn store_watched(&self, hpa: u32) -> bool {
-        self.watch
-            .get((hpa >> PAGE_SHIFT) as usize)
-            .is_some_and(|w| *w != 0)
+        self.watch[(hpa >> PAGE_SHIFT) as usize] != 0
     }
 
     /// The watch byte of every frame (non-zero: stores need the slow path),
     /// and of every page past RAM up to 4 GiB (never zero).
     pub(crate) fn watch_bytes(&self) -> &[u8] {
-        &self.watch
+        &self.watch[..]
     }
 
     /// True when the frame holding `hpa` is write-protected.

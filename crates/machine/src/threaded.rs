@@ -17,6 +17,7 @@
 use vmlab_isa::{AluOp, Exception, Width};
 
 use crate::block::{BlockCache, Op};
+use crate::cpu::SINK;
 use crate::exec::Stop;
 use crate::machine::Machine;
 
@@ -91,7 +92,7 @@ pub(crate) fn run(m: &mut Machine, c: &BlockCache, i: usize, left: usize, epoch:
 macro_rules! op {
     ($ops:ident) => {
         match $ops.first() {
-            Some(op) => *op,
+            Some(op) => op,
             None => return missing_op(),
         }
     };
@@ -139,7 +140,7 @@ fn goto(m: &mut Machine, c: &BlockCache, left: usize, epoch: u64, n: u8, target:
 /// The loop closer `op` is done and taken: its block (`n` instructions,
 /// first op at arena index `imm >> 16`) again in place if it fits in `left`.
 #[inline(always)]
-fn again(m: &mut Machine, c: &BlockCache, op: TOp, left: usize, epoch: u64) -> u64 {
+fn again(m: &mut Machine, c: &BlockCache, op: &TOp, left: usize, epoch: u64) -> u64 {
     m.cpu.instret += u64::from(op.n);
     let n = usize::from(op.n);
     if n <= left {
@@ -244,7 +245,7 @@ fn alu_rare(m: &mut Machine, c: &BlockCache, ops: &[TOp], left: usize, ep: u64) 
     let alu = RARE_ALU[usize::from(op.c) % RARE_ALU.len()];
     match alu.apply(reg!(m, op.a), reg!(m, op.b)) {
         Some(v) => reg!(m, op.d) = v,
-        None => return stop_at(m, &op, Stop::Trap(Exception::DivideByZero, 0)),
+        None => return stop_at(m, op, Stop::Trap(Exception::DivideByZero, 0)),
     }
     next!(m, c, ops, left, ep)
 }
@@ -258,14 +259,42 @@ const RARE_ALU: [AluOp; 6] = [
     AluOp::Remu,
 ];
 
-/// Loads: `d = ext(mem[a + imm])`. The flat window inline; the TLB and the
+/// The address of a load or store: `a + imm`, or for an indexed one
+/// (`X`: an `add c, a, b` fused in front of it) `c = a + b` first, then
+/// `c + imm`.
+#[inline(always)]
+fn address<const X: bool>(m: &mut Machine, op: &TOp) -> u32 {
+    let base = if X {
+        let v = reg!(m, op.a).wrapping_add(reg!(m, op.b));
+        reg!(m, op.c) = v;
+        v
+    } else {
+        reg!(m, op.a)
+    };
+    base.wrapping_add(op.imm)
+}
+
+/// The address a slow path recomputes: the fast path already did any add.
+#[inline(always)]
+fn address_again<const X: bool>(m: &Machine, op: &TOp) -> u32 {
+    let base = if X { reg!(m, op.c) } else { reg!(m, op.a) };
+    base.wrapping_add(op.imm)
+}
+
+/// Loads: `d = ext(mem[address])`. The flat window inline; the TLB and the
 /// slow path in a second handler, tail-called, so the fast path saves no
 /// registers.
 macro_rules! loads {
     ($($name:ident, $slow:ident: $width:expr, $ext:expr;)*) => {$(
-        fn $name(m: &mut Machine, c: &BlockCache, ops: &[TOp], left: usize, ep: u64) -> u64 {
+        fn $name<const X: bool>(
+            m: &mut Machine,
+            c: &BlockCache,
+            ops: &[TOp],
+            left: usize,
+            ep: u64,
+        ) -> u64 {
             let op = op!(ops);
-            let va = reg!(m, op.a).wrapping_add(op.imm);
+            let va = address::<X>(m, op);
             let width: Width = $width;
             if va & (width.bytes() - 1) == 0 && va < m.mmu.flat {
                 if let Some(raw) = m.mmu.ram.load(va, width) {
@@ -275,13 +304,19 @@ macro_rules! loads {
                     next!(m, c, ops, left, ep)
                 }
             }
-            $slow(m, c, ops, left, ep)
+            $slow::<X>(m, c, ops, left, ep)
         }
 
         #[inline(never)]
-        fn $slow(m: &mut Machine, c: &BlockCache, ops: &[TOp], left: usize, ep: u64) -> u64 {
+        fn $slow<const X: bool>(
+            m: &mut Machine,
+            c: &BlockCache,
+            ops: &[TOp],
+            left: usize,
+            ep: u64,
+        ) -> u64 {
             let op = op!(ops);
-            let va = reg!(m, op.a).wrapping_add(op.imm);
+            let va = address_again::<X>(m, op);
             let mut left = left;
             let raw = match m.load_other(va, $width) {
                 Ok((v, slow)) => {
@@ -290,7 +325,7 @@ macro_rules! loads {
                     }
                     v
                 }
-                Err(stop) => return stop_at(m, &op, stop),
+                Err(stop) => return stop_at(m, op, stop),
             };
             #[allow(clippy::redundant_closure_call)]
             let v = $ext(raw);
@@ -308,13 +343,19 @@ loads! {
     lbu, lbu_slow: Width::Byte, |v: u32| v;
 }
 
-/// Stores: `mem[a + imm] = d`. The flat window of unwatched frames inline;
+/// Stores: `mem[address] = d`. The flat window of unwatched frames inline;
 /// the rest in a second handler, tail-called.
 macro_rules! stores {
     ($($name:ident, $slow:ident: $width:expr;)*) => {$(
-        fn $name(m: &mut Machine, c: &BlockCache, ops: &[TOp], left: usize, ep: u64) -> u64 {
+        fn $name<const X: bool>(
+            m: &mut Machine,
+            c: &BlockCache,
+            ops: &[TOp],
+            left: usize,
+            ep: u64,
+        ) -> u64 {
             let op = op!(ops);
-            let va = reg!(m, op.a).wrapping_add(op.imm);
+            let va = address::<X>(m, op);
             let value = reg!(m, op.d);
             let width: Width = $width;
             if va & (width.bytes() - 1) == 0
@@ -324,20 +365,26 @@ macro_rules! stores {
             {
                 next!(m, c, ops, left, ep)
             }
-            $slow(m, c, ops, left, ep)
+            $slow::<X>(m, c, ops, left, ep)
         }
 
         #[inline(never)]
-        fn $slow(m: &mut Machine, c: &BlockCache, ops: &[TOp], left: usize, ep: u64) -> u64 {
+        fn $slow<const X: bool>(
+            m: &mut Machine,
+            c: &BlockCache,
+            ops: &[TOp],
+            left: usize,
+            ep: u64,
+        ) -> u64 {
             let op = op!(ops);
-            let va = reg!(m, op.a).wrapping_add(op.imm);
+            let va = address_again::<X>(m, op);
             let value = reg!(m, op.d);
             let mut left = left;
             match m.store_other(va, $width, value) {
                 Ok(false) => {}
                 Ok(true) => left = after_slow(m, left, ep),
-                Err(None) => return end_after(m, &op),
-                Err(Some(stop)) => return stop_at(m, &op, stop),
+                Err(None) => return end_after(m, op),
+                Err(Some(stop)) => return stop_at(m, op, stop),
             }
             next!(m, c, ops, left, ep)
         }
@@ -348,6 +395,95 @@ stores! {
     sw, sw_slow: Width::Word;
     sh, sh_slow: Width::Half;
     sb, sb_slow: Width::Byte;
+}
+
+/// A group of `K` word loads or stores off one base register (`a`): the
+/// `K` ops right after this one. One check for all of them, then each
+/// without its own dispatch; if the check fails, the members run one by
+/// one. `imm`: the lowest offset; `pc`: the highest minus the lowest. Built
+/// only when every offset is a multiple of 4 and the span under a page, so
+/// one alignment check and the watch bytes of the two ends cover every
+/// member.
+fn group<const STORE: bool, const K: usize>(
+    m: &mut Machine,
+    c: &BlockCache,
+    ops: &[TOp],
+    left: usize,
+    ep: u64,
+) -> u64 {
+    let op = op!(ops);
+    let base = reg!(m, op.a);
+    let lo = base.wrapping_add(op.imm);
+    let hi = lo.wrapping_add(op.pc);
+    let fast = lo & 3 == 0
+        && lo <= hi
+        && hi < m.mmu.flat
+        && (!STORE || !(m.mmu.frames.store_watched(lo) || m.mmu.frames.store_watched(hi)));
+    if let (true, Some(members)) = (fast, ops.get(1..=K)) {
+        // In the flat window, aligned: inside RAM, so each access succeeds.
+        for x in members {
+            let va = base.wrapping_add(x.imm);
+            if STORE {
+                m.mmu.ram.store(va, Width::Word, reg!(m, x.d));
+            } else if let Some(v) = m.mmu.ram.load_u32(va) {
+                reg!(m, x.d) = v;
+            }
+        }
+        let rest = &ops[K..];
+        next!(m, c, rest, left, ep)
+    }
+    next!(m, c, ops, left, ep)
+}
+
+/// The most members a group takes.
+pub(crate) const GROUP_MAX: usize = 4;
+
+/// The header of a group of `ops` (consecutive word loads or stores), if
+/// they qualify: two to [`GROUP_MAX`], one base register, offsets multiples of 4
+/// spanning less than a page, and no load that writes the base.
+pub(crate) fn lower_group(ops: &[Op]) -> Option<TOp> {
+    let mut base = None;
+    let mut store = false;
+    let (mut lo, mut hi) = (i32::MAX, i32::MIN);
+    for (k, op) in ops.iter().enumerate() {
+        let (is_store, a, imm) = match *op {
+            Op::Lw { d, a, imm } if d != a => (false, a, imm as i32),
+            Op::Sw { a, imm, .. } => (true, a, imm as i32),
+            _ => return None,
+        };
+        if k == 0 {
+            (base, store) = (Some(a), is_store);
+        } else if base != Some(a) || store != is_store {
+            return None;
+        }
+        if imm % 4 != 0 {
+            return None;
+        }
+        (lo, hi) = (lo.min(imm), hi.max(imm));
+    }
+    let base = base?;
+    let f: Handler = match (store, ops.len()) {
+        (false, 2) => group::<false, 2>,
+        (false, 3) => group::<false, 3>,
+        (false, 4) => group::<false, 4>,
+        (true, 2) => group::<true, 2>,
+        (true, 3) => group::<true, 3>,
+        (true, 4) => group::<true, 4>,
+        _ => return None,
+    };
+    if hi - lo >= 4096 {
+        return None;
+    }
+    Some(TOp {
+        f,
+        imm: lo as u32,
+        pc: (hi - lo) as u32,
+        a: base,
+        b: 0,
+        c: ops.len() as u8,
+        d: 0,
+        n: 0,
+    })
 }
 
 /// Conditional branches, a block's last op: to `imm` if `f(a, b)`, else on.
@@ -441,7 +577,7 @@ fn end(m: &mut Machine, c: &BlockCache, ops: &[TOp], left: usize, ep: u64) -> u6
 fn read_op(m: &mut Machine, c: &BlockCache, ops: &[TOp], left: usize, ep: u64) -> u64 {
     let op = op!(ops);
     if let Err(stop) = m.read_op(op.imm, op.before()) {
-        return stop_at(m, &op, stop);
+        return stop_at(m, op, stop);
     }
     let left = after_slow(m, left, ep);
     next!(m, c, ops, left, ep)
@@ -510,14 +646,14 @@ pub(crate) fn lower(op: Op, pc: u32, n: u8, first: usize) -> TOp {
         Op::Slti { d, a, imm } => t(slti, a, 0, d, imm),
         Op::Sltiu { d, a, imm } => t(sltiu, a, 0, d, imm),
         Op::Li { d, imm } => t(li, 0, 0, d, imm),
-        Op::Lw { d, a, imm } => t(lw, a, 0, d, imm),
-        Op::Lh { d, a, imm } => t(lh, a, 0, d, imm),
-        Op::Lhu { d, a, imm } => t(lhu, a, 0, d, imm),
-        Op::Lb { d, a, imm } => t(lb, a, 0, d, imm),
-        Op::Lbu { d, a, imm } => t(lbu, a, 0, d, imm),
-        Op::Sw { s, a, imm } => t(sw, a, 0, s, imm),
-        Op::Sh { s, a, imm } => t(sh, a, 0, s, imm),
-        Op::Sb { s, a, imm } => t(sb, a, 0, s, imm),
+        Op::Lw { d, a, imm } => t(lw::<false>, a, 0, d, imm),
+        Op::Lh { d, a, imm } => t(lh::<false>, a, 0, d, imm),
+        Op::Lhu { d, a, imm } => t(lhu::<false>, a, 0, d, imm),
+        Op::Lb { d, a, imm } => t(lb::<false>, a, 0, d, imm),
+        Op::Lbu { d, a, imm } => t(lbu::<false>, a, 0, d, imm),
+        Op::Sw { s, a, imm } => t(sw::<false>, a, 0, s, imm),
+        Op::Sh { s, a, imm } => t(sh::<false>, a, 0, s, imm),
+        Op::Sb { s, a, imm } => t(sb::<false>, a, 0, s, imm),
         Op::Beq { a, b, target } => t(beq, a, b, 0, target),
         Op::Bne { a, b, target } => t(bne, a, b, 0, target),
         Op::Blt { a, b, target } => t(blt, a, b, 0, target),
@@ -538,6 +674,37 @@ pub(crate) fn lower(op: Op, pc: u32, n: u8, first: usize) -> TOp {
         Op::Csrr { word } | Op::Getf { word } => t(read_op, 0, 0, 0, word),
         Op::System { word } => t(system, 0, 0, 0, word),
     }
+}
+
+/// Lowers `add sum, a, b` followed by the load or store `mem` (at `pc`,
+/// the block's `n`th instruction) whose base register is `sum` into one
+/// indexed op, if they are such a pair.
+pub(crate) fn lower_indexed(add: Op, mem: Op, pc: u32, n: u8) -> Option<TOp> {
+    let Op::Add { d: sum, a, b } = add else {
+        return None;
+    };
+    let (f, base, d, imm): (Handler, u8, u8, u32) = match mem {
+        Op::Lw { d, a, imm } => (lw::<true>, a, d, imm),
+        Op::Lh { d, a, imm } => (lh::<true>, a, d, imm),
+        Op::Lhu { d, a, imm } => (lhu::<true>, a, d, imm),
+        Op::Lb { d, a, imm } => (lb::<true>, a, d, imm),
+        Op::Lbu { d, a, imm } => (lbu::<true>, a, d, imm),
+        Op::Sw { s, a, imm } => (sw::<true>, a, s, imm),
+        Op::Sh { s, a, imm } => (sh::<true>, a, s, imm),
+        Op::Sb { s, a, imm } => (sb::<true>, a, s, imm),
+        _ => return None,
+    };
+    // `add zero, ...` writes the sink: the memory op's base would read 0.
+    (base == sum && sum != SINK).then_some(TOp {
+        f,
+        imm,
+        pc,
+        a,
+        b,
+        c: sum,
+        d,
+        n,
+    })
 }
 
 /// The op that ends a block of `n` instructions, the last at `pc`, without
