@@ -14,7 +14,7 @@ use vmlab_isa::{Access, AluOp, BranchCond, Exception, ImmOp, Instr, LoadOp, Reg,
 use crate::cpu::SINK;
 use crate::exec::{Stop, with_addr};
 use crate::machine::Machine;
-use crate::threaded::{GROUP_MAX, TOp, end_op, lower, lower_group, lower_indexed};
+use crate::threaded::{GROUP_MAX, TOp, end_op, lower, lower_group, lower_indexed, lower_pair};
 use crate::tlb::allow;
 
 /// Longest block, in instructions.
@@ -483,7 +483,16 @@ impl BlockCache {
             }
             let pair = match ops.get(i + 1) {
                 Some(second) if fuse && i + 1 >= grouped => {
-                    lower_indexed(first.op, second.op, second.pc, count(second))
+                    // An add that addresses the op after it fuses with that
+                    // op rather than with the one before.
+                    let addresses_next = ops.get(i + 2).is_some_and(|third| {
+                        lower_indexed(second.op, third.op, third.pc, 0).is_some()
+                    });
+                    lower_indexed(first.op, second.op, second.pc, count(second)).or_else(|| {
+                        (!addresses_next)
+                            .then(|| lower_pair(first.op, second.op))
+                            .flatten()
+                    })
                 }
                 _ => None,
             };

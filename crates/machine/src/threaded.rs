@@ -52,6 +52,11 @@ pub(crate) struct TOp {
     pub d: u8,
     /// Instructions of the block up to and including this op's last one.
     pub n: u8,
+    /// A fused pair of ALU ops: the second op's operands (its immediate
+    /// is in `pc`).
+    pub x: u8,
+    pub y: u8,
+    pub z: u8,
 }
 
 impl TOp {
@@ -66,6 +71,9 @@ impl TOp {
         c: 0,
         d: 0,
         n: 0,
+        x: 0,
+        y: 0,
+        z: 0,
     };
 
     /// Instructions of the block before this op's last one.
@@ -236,6 +244,177 @@ fn li(m: &mut Machine, c: &BlockCache, ops: &[TOp], left: usize, ep: u64) -> u64
     let op = op!(ops);
     reg!(m, op.d) = op.imm;
     next!(m, c, ops, left, ep)
+}
+
+/// The simple ALU ops by number, for fused pairs: register-register ones
+/// (`d = a op b`), then register-immediate ones (`d = a op imm`), then
+/// `li` (`d = imm`).
+mod kind {
+    pub const ADD: u8 = 0;
+    pub const SUB: u8 = 1;
+    pub const AND: u8 = 2;
+    pub const OR: u8 = 3;
+    pub const XOR: u8 = 4;
+    pub const SLL: u8 = 5;
+    pub const SRL: u8 = 6;
+    pub const SRA: u8 = 7;
+    pub const SLT: u8 = 8;
+    pub const SLTU: u8 = 9;
+    pub const MUL: u8 = 10;
+    /// The first register-immediate kind: `ADDI + k` is kind `k`'s.
+    pub const ADDI: u8 = 11;
+    pub const LI: u8 = 20;
+    pub const COUNT: usize = 21;
+}
+
+/// Simple ALU op `K` on `a` and `b` (the second register, or the immediate).
+#[inline(always)]
+fn alu<const K: u8>(a: u32, b: u32) -> u32 {
+    let k = if K >= kind::ADDI && K < kind::LI {
+        K - kind::ADDI
+    } else {
+        K
+    };
+    match k {
+        kind::ADD => a.wrapping_add(b),
+        kind::SUB => a.wrapping_sub(b),
+        kind::AND => a & b,
+        kind::OR => a | b,
+        kind::XOR => a ^ b,
+        kind::SLL => a << (b & 31),
+        kind::SRL => a >> (b & 31),
+        kind::SRA => ((a as i32) >> (b & 31)) as u32,
+        kind::SLT => u32::from((a as i32) < (b as i32)),
+        kind::SLTU => u32::from(a < b),
+        kind::MUL => a.wrapping_mul(b),
+        _ => b,
+    }
+}
+
+/// The second operand of simple ALU op `K`: register `r`, or `imm`.
+#[inline(always)]
+fn operand<const K: u8>(m: &Machine, r: u8, imm: u32) -> u32 {
+    if K < kind::ADDI { reg!(m, r) } else { imm }
+}
+
+/// Two simple ALU ops fused: `d = a K1 (b | imm)`, then
+/// `z = x K2 (y | pc)`, in that order (the second may read the first's
+/// result). Neither can stop, so neither needs a pc.
+fn pair<const K1: u8, const K2: u8>(
+    m: &mut Machine,
+    c: &BlockCache,
+    ops: &[TOp],
+    left: usize,
+    ep: u64,
+) -> u64 {
+    let op = op!(ops);
+    let v = alu::<K1>(reg!(m, op.a), operand::<K1>(m, op.b, op.imm));
+    reg!(m, op.d) = v;
+    let v = alu::<K2>(reg!(m, op.x), operand::<K2>(m, op.y, op.pc));
+    reg!(m, op.z) = v;
+    next!(m, c, ops, left, ep)
+}
+
+macro_rules! pair_row {
+    ($k1:literal) => {
+        [
+            pair::<$k1, 0>,
+            pair::<$k1, 1>,
+            pair::<$k1, 2>,
+            pair::<$k1, 3>,
+            pair::<$k1, 4>,
+            pair::<$k1, 5>,
+            pair::<$k1, 6>,
+            pair::<$k1, 7>,
+            pair::<$k1, 8>,
+            pair::<$k1, 9>,
+            pair::<$k1, 10>,
+            pair::<$k1, 11>,
+            pair::<$k1, 12>,
+            pair::<$k1, 13>,
+            pair::<$k1, 14>,
+            pair::<$k1, 15>,
+            pair::<$k1, 16>,
+            pair::<$k1, 17>,
+            pair::<$k1, 18>,
+            pair::<$k1, 19>,
+            pair::<$k1, 20>,
+        ]
+    };
+}
+
+/// Every fused pair's handler, by the two kinds.
+static PAIRS: [[Handler; kind::COUNT]; kind::COUNT] = [
+    pair_row!(0),
+    pair_row!(1),
+    pair_row!(2),
+    pair_row!(3),
+    pair_row!(4),
+    pair_row!(5),
+    pair_row!(6),
+    pair_row!(7),
+    pair_row!(8),
+    pair_row!(9),
+    pair_row!(10),
+    pair_row!(11),
+    pair_row!(12),
+    pair_row!(13),
+    pair_row!(14),
+    pair_row!(15),
+    pair_row!(16),
+    pair_row!(17),
+    pair_row!(18),
+    pair_row!(19),
+    pair_row!(20),
+];
+
+/// A simple ALU op as (kind, d, a, b, imm).
+fn simple(op: Op) -> Option<(u8, u8, u8, u8, u32)> {
+    use kind::*;
+    let rr = |k: u8, d, a, b| Some((k, d, a, b, 0));
+    let ri = |k: u8, d, a, imm| Some((ADDI + k, d, a, 0, imm));
+    match op {
+        Op::Add { d, a, b } => rr(ADD, d, a, b),
+        Op::Sub { d, a, b } => rr(SUB, d, a, b),
+        Op::And { d, a, b } => rr(AND, d, a, b),
+        Op::Or { d, a, b } => rr(OR, d, a, b),
+        Op::Xor { d, a, b } => rr(XOR, d, a, b),
+        Op::Sll { d, a, b } => rr(SLL, d, a, b),
+        Op::Srl { d, a, b } => rr(SRL, d, a, b),
+        Op::Sra { d, a, b } => rr(SRA, d, a, b),
+        Op::Slt { d, a, b } => rr(SLT, d, a, b),
+        Op::Sltu { d, a, b } => rr(SLTU, d, a, b),
+        Op::Mul { d, a, b } => rr(MUL, d, a, b),
+        Op::Addi { d, a, imm } => ri(ADD, d, a, imm),
+        Op::Andi { d, a, imm } => ri(AND, d, a, imm),
+        Op::Ori { d, a, imm } => ri(OR, d, a, imm),
+        Op::Xori { d, a, imm } => ri(XOR, d, a, imm),
+        Op::Slli { d, a, imm } => ri(SLL, d, a, imm),
+        Op::Srli { d, a, imm } => ri(SRL, d, a, imm),
+        Op::Srai { d, a, imm } => ri(SRA, d, a, imm),
+        Op::Slti { d, a, imm } => ri(SLT, d, a, imm),
+        Op::Sltiu { d, a, imm } => ri(SLTU, d, a, imm),
+        Op::Li { d, imm } => Some((LI, d, 0, 0, imm)),
+        _ => None,
+    }
+}
+
+/// Two simple ALU ops in a row as one fused op, if they are.
+pub(crate) fn lower_pair(first: Op, second: Op) -> Option<TOp> {
+    let (k1, d, a, b, imm) = simple(first)?;
+    let (k2, z, x, y, imm2) = simple(second)?;
+    Some(TOp {
+        f: PAIRS[usize::from(k1)][usize::from(k2)],
+        imm,
+        pc: imm2,
+        a,
+        b,
+        d,
+        x,
+        y,
+        z,
+        ..TOp::EMPTY
+    })
 }
 
 /// The ALU ops that may trap or are rare (high multiplies, divisions):
@@ -483,6 +662,7 @@ pub(crate) fn lower_group(ops: &[Op]) -> Option<TOp> {
         c: ops.len() as u8,
         d: 0,
         n: 0,
+        ..TOp::EMPTY
     })
 }
 
@@ -606,6 +786,7 @@ pub(crate) fn lower(op: Op, pc: u32, n: u8, first: usize) -> TOp {
         c: 0,
         d,
         n,
+        ..TOp::EMPTY
     };
     let closer = |f: Handler, d: u8, a: u8, b: u8, cmp: u8, imm16: u16| TOp {
         f,
@@ -616,6 +797,7 @@ pub(crate) fn lower(op: Op, pc: u32, n: u8, first: usize) -> TOp {
         c: cmp,
         d,
         n,
+        ..TOp::EMPTY
     };
     match op {
         Op::Add { d, a, b } => t(add, a, b, d, 0),
@@ -704,6 +886,7 @@ pub(crate) fn lower_indexed(add: Op, mem: Op, pc: u32, n: u8) -> Option<TOp> {
         c: sum,
         d,
         n,
+        ..TOp::EMPTY
     })
 }
 
