@@ -14,7 +14,9 @@ use vmlab_isa::{Access, AluOp, BranchCond, Exception, ImmOp, Instr, LoadOp, Reg,
 use crate::cpu::SINK;
 use crate::exec::{Stop, with_addr};
 use crate::machine::Machine;
-use crate::threaded::{GROUP_MAX, TOp, end_op, lower, lower_group, lower_indexed, lower_pair};
+use crate::threaded::{
+    GROUP_MAX, TOp, end_op, lower, lower_closer, lower_group, lower_indexed, lower_pair,
+};
 use crate::tlb::allow;
 
 /// Longest block, in instructions.
@@ -92,19 +94,11 @@ pub(crate) enum Op {
     Bgeu { a: u8, b: u8, target: u32 },
     Jal { d: u8, target: u32 },
     Jalr { d: u8, a: u8, imm: u32 },
-    /// Loop closers: `addi d, a, imm` (or `add d, a, b`) fused with the
-    /// block's last op, a branch back to the block's start that compares `d`
-    /// (the value just computed, taken from a host register) with `c`. The
-    /// branch stays as the next op, for passes cut short before it.
-    AddiBeq { d: u8, a: u8, c: u8, imm: i16 },
-    AddiBne { d: u8, a: u8, c: u8, imm: i16 },
-    AddiBlt { d: u8, a: u8, c: u8, imm: i16 },
-    AddiBge { d: u8, a: u8, c: u8, imm: i16 },
-    AddiBltu { d: u8, a: u8, c: u8, imm: i16 },
-    AddiBgeu { d: u8, a: u8, c: u8, imm: i16 },
-    AddBne { d: u8, a: u8, b: u8, c: u8 },
-    AddBltu { d: u8, a: u8, b: u8, c: u8 },
-    AddBlt { d: u8, a: u8, b: u8, c: u8 },
+    /// A loop closer: `addi d, a, imm` (or `add d, a, b`) fused with the
+    /// block's last op, a branch back to the block's start that compares
+    /// `d` (the value just computed) with `c`. `kind`: the branch condition
+    /// (0..6: `BranchCond` order), plus 6 for the `add` form.
+    Closer { d: u8, a: u8, b: u8, c: u8, imm: i16, kind: u8 },
     /// `csrr`: may sit mid-block (reads instret exactly).
     Csrr { word: u32 },
     /// `getf`: may sit mid-block.
@@ -130,23 +124,33 @@ fn fuse_loop(first: Op, last: Op, va: u32) -> Option<Op> {
     if target != va || c == x {
         return None;
     }
-    Some(match (first, last) {
-        (Op::Addi { d, a, imm }, br) if d == x => {
-            let imm = i16::try_from(imm as i32).ok()?;
-            match br {
-                Op::Beq { .. } => Op::AddiBeq { d, a, c, imm },
-                Op::Bne { .. } => Op::AddiBne { d, a, c, imm },
-                Op::Blt { .. } => Op::AddiBlt { d, a, c, imm },
-                Op::Bge { .. } => Op::AddiBge { d, a, c, imm },
-                Op::Bltu { .. } => Op::AddiBltu { d, a, c, imm },
-                _ => Op::AddiBgeu { d, a, c, imm },
-            }
-        }
-        (Op::Add { d, a, b }, Op::Bne { .. }) if d == x => Op::AddBne { d, a, b, c },
-        (Op::Add { d, a, b }, Op::Bltu { .. }) if d == x => Op::AddBltu { d, a, b, c },
-        (Op::Add { d, a, b }, Op::Blt { .. }) if d == x => Op::AddBlt { d, a, b, c },
-        _ => return None,
-    })
+    let cond = match last {
+        Op::Beq { .. } => 0,
+        Op::Bne { .. } => 1,
+        Op::Blt { .. } => 2,
+        Op::Bge { .. } => 3,
+        Op::Bltu { .. } => 4,
+        _ => 5,
+    };
+    match first {
+        Op::Addi { d, a, imm } if d == x => Some(Op::Closer {
+            d,
+            a,
+            b: 0,
+            c,
+            imm: i16::try_from(imm as i32).ok()?,
+            kind: cond,
+        }),
+        Op::Add { d, a, b } if d == x => Some(Op::Closer {
+            d,
+            a,
+            b,
+            c,
+            imm: 0,
+            kind: 6 + cond,
+        }),
+        _ => None,
+    }
 }
 
 /// A destination register index: `r0` becomes the sink.
@@ -488,11 +492,15 @@ impl BlockCache {
                     let addresses_next = ops.get(i + 2).is_some_and(|third| {
                         lower_indexed(second.op, third.op, third.pc, 0).is_some()
                     });
-                    lower_indexed(first.op, second.op, second.pc, count(second)).or_else(|| {
-                        (!addresses_next)
-                            .then(|| lower_pair(first.op, second.op))
-                            .flatten()
-                    })
+                    lower_indexed(first.op, second.op, second.pc, count(second))
+                        .or_else(|| {
+                            lower_closer(Some(first.op), second.op, second.pc, count(second), at)
+                        })
+                        .or_else(|| {
+                            (!addresses_next)
+                                .then(|| lower_pair(first.op, second.op))
+                                .flatten()
+                        })
                 }
                 _ => None,
             };
@@ -553,15 +561,7 @@ fn ends_pass(op: Op) -> bool {
             | Op::Jal { .. }
             | Op::Jalr { .. }
             | Op::System { .. }
-            | Op::AddiBeq { .. }
-            | Op::AddiBne { .. }
-            | Op::AddiBlt { .. }
-            | Op::AddiBge { .. }
-            | Op::AddiBltu { .. }
-            | Op::AddiBgeu { .. }
-            | Op::AddBne { .. }
-            | Op::AddBltu { .. }
-            | Op::AddBlt { .. }
+            | Op::Closer { .. }
     )
 }
 

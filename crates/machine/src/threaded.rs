@@ -52,11 +52,13 @@ pub(crate) struct TOp {
     pub d: u8,
     /// Instructions of the block up to and including this op's last one.
     pub n: u8,
-    /// A fused pair of ALU ops: the second op's operands (its immediate
-    /// is in `pc`).
+    /// An ALU op fused in front of this one: `z = x K (y | imm2)`.
     pub x: u8,
     pub y: u8,
     pub z: u8,
+    pub imm2: u32,
+    /// A loop closer's block: the arena index of its first op.
+    pub first: u16,
 }
 
 impl TOp {
@@ -74,6 +76,8 @@ impl TOp {
         x: 0,
         y: 0,
         z: 0,
+        imm2: 0,
+        first: 0,
     };
 
     /// Instructions of the block before this op's last one.
@@ -146,13 +150,13 @@ fn goto(m: &mut Machine, c: &BlockCache, left: usize, epoch: u64, n: u8, target:
 }
 
 /// The loop closer `op` is done and taken: its block (`n` instructions,
-/// first op at arena index `imm >> 16`) again in place if it fits in `left`.
+/// first op at arena index `first`) again in place if it fits in `left`.
 #[inline(always)]
 fn again(m: &mut Machine, c: &BlockCache, op: &TOp, left: usize, epoch: u64) -> u64 {
     m.cpu.instret += u64::from(op.n);
     let n = usize::from(op.n);
     if n <= left {
-        let ops = c.ops_from((op.imm >> 16) as usize);
+        let ops = c.ops_from(usize::from(op.first));
         return (ops[0].f)(m, c, ops, left - n, epoch);
     }
     m.cpu.pc = op.pc.wrapping_sub(4 * (u32::from(op.n) - 1));
@@ -298,7 +302,7 @@ fn operand<const K: u8>(m: &Machine, r: u8, imm: u32) -> u32 {
 }
 
 /// Two simple ALU ops fused: `d = a K1 (b | imm)`, then
-/// `z = x K2 (y | pc)`, in that order (the second may read the first's
+/// `z = x K2 (y | imm2)`, in that order (the second may read the first's
 /// result). Neither can stop, so neither needs a pc.
 fn pair<const K1: u8, const K2: u8>(
     m: &mut Machine,
@@ -310,7 +314,7 @@ fn pair<const K1: u8, const K2: u8>(
     let op = op!(ops);
     let v = alu::<K1>(reg!(m, op.a), operand::<K1>(m, op.b, op.imm));
     reg!(m, op.d) = v;
-    let v = alu::<K2>(reg!(m, op.x), operand::<K2>(m, op.y, op.pc));
+    let v = alu::<K2>(reg!(m, op.x), operand::<K2>(m, op.y, op.imm2));
     reg!(m, op.z) = v;
     next!(m, c, ops, left, ep)
 }
@@ -406,7 +410,7 @@ pub(crate) fn lower_pair(first: Op, second: Op) -> Option<TOp> {
     Some(TOp {
         f: PAIRS[usize::from(k1)][usize::from(k2)],
         imm,
-        pc: imm2,
+        imm2,
         a,
         b,
         d,
@@ -688,46 +692,129 @@ branches! {
     bgeu: |a: u32, b: u32| a >= b;
 }
 
-/// Loop closers, a block's last op: `d = a + imm16` (or `a + b`), then back
-/// to the block's start if `f(d, c)`, else on. `imm`: the immediate in its
-/// low half, the arena index of the block's first op in its high half.
-macro_rules! closers {
-    ($($name:ident: $add:expr, $f:expr;)*) => {$(
-        fn $name(m: &mut Machine, c: &BlockCache, ops: &[TOp], left: usize, ep: u64) -> u64 {
-            let op = op!(ops);
-            #[allow(clippy::redundant_closure_call)]
-            let v: u32 = $add(reg!(m, op.a), reg!(m, op.b), op.imm);
-            reg!(m, op.d) = v;
-            #[allow(clippy::redundant_closure_call)]
-            let taken: bool = $f(v, reg!(m, op.c));
-            if taken {
-                return again(m, c, op, left, ep);
-            }
-            goto(m, c, left, ep, op.n, op.after())
-        }
-    )*};
+/// No ALU op in front of a loop closer.
+const NO_PRE: u8 = kind::COUNT as u8;
+
+/// A loop closer, a block's last op (see `Op::Closer`): first the ALU op
+/// `PRE` fused in front of it, if any (`z = x PRE (y | imm2)`), then
+/// `d = a + (imm | b)`, then back to the block's start if `d` compares
+/// with `c` as `C` says, else on.
+fn closer<const PRE: u8, const C: u8>(
+    m: &mut Machine,
+    c: &BlockCache,
+    ops: &[TOp],
+    left: usize,
+    ep: u64,
+) -> u64 {
+    let op = op!(ops);
+    if PRE != NO_PRE {
+        let v = alu::<PRE>(reg!(m, op.x), operand::<PRE>(m, op.y, op.imm2));
+        reg!(m, op.z) = v;
+    }
+    let addend = if C >= 6 { reg!(m, op.b) } else { op.imm };
+    let v = reg!(m, op.a).wrapping_add(addend);
+    reg!(m, op.d) = v;
+    let w = reg!(m, op.c);
+    let taken = match C % 6 {
+        0 => v == w,
+        1 => v != w,
+        2 => (v as i32) < (w as i32),
+        3 => (v as i32) >= (w as i32),
+        4 => v < w,
+        _ => v >= w,
+    };
+    if taken {
+        return again(m, c, op, left, ep);
+    }
+    goto(m, c, left, ep, op.n, op.after())
 }
 
-/// `a + imm16` (the immediate's low half, sign-extended).
-fn plus_imm(a: u32, _b: u32, imm: u32) -> u32 {
-    a.wrapping_add(imm as u16 as i16 as u32)
+macro_rules! closer_row {
+    ($pre:expr) => {
+        [
+            closer::<{ $pre }, 0>,
+            closer::<{ $pre }, 1>,
+            closer::<{ $pre }, 2>,
+            closer::<{ $pre }, 3>,
+            closer::<{ $pre }, 4>,
+            closer::<{ $pre }, 5>,
+            closer::<{ $pre }, 6>,
+            closer::<{ $pre }, 7>,
+            closer::<{ $pre }, 8>,
+            closer::<{ $pre }, 9>,
+            closer::<{ $pre }, 10>,
+            closer::<{ $pre }, 11>,
+        ]
+    };
 }
 
-/// `a + b`.
-fn plus_reg(a: u32, b: u32, _imm: u32) -> u32 {
-    a.wrapping_add(b)
-}
+/// Every loop closer's handler, by the ALU op in front (or [`NO_PRE`]) and
+/// the closer's kind.
+static CLOSERS: [[Handler; 12]; kind::COUNT + 1] = [
+    closer_row!(0),
+    closer_row!(1),
+    closer_row!(2),
+    closer_row!(3),
+    closer_row!(4),
+    closer_row!(5),
+    closer_row!(6),
+    closer_row!(7),
+    closer_row!(8),
+    closer_row!(9),
+    closer_row!(10),
+    closer_row!(11),
+    closer_row!(12),
+    closer_row!(13),
+    closer_row!(14),
+    closer_row!(15),
+    closer_row!(16),
+    closer_row!(17),
+    closer_row!(18),
+    closer_row!(19),
+    closer_row!(20),
+    closer_row!(NO_PRE),
+];
 
-closers! {
-    addi_beq: plus_imm, |v: u32, c: u32| v == c;
-    addi_bne: plus_imm, |v: u32, c: u32| v != c;
-    addi_blt: plus_imm, |v: u32, c: u32| (v as i32) < (c as i32);
-    addi_bge: plus_imm, |v: u32, c: u32| (v as i32) >= (c as i32);
-    addi_bltu: plus_imm, |v: u32, c: u32| v < c;
-    addi_bgeu: plus_imm, |v: u32, c: u32| v >= c;
-    add_bne: plus_reg, |v: u32, c: u32| v != c;
-    add_bltu: plus_reg, |v: u32, c: u32| v < c;
-    add_blt: plus_reg, |v: u32, c: u32| (v as i32) < (c as i32);
+/// A loop closer (`closer`, at `pc`, the block's `n`th instruction, the
+/// block's first op at arena index `first`) with the simple ALU op `pre`
+/// fused in front of it, if it is one.
+pub(crate) fn lower_closer(
+    pre: Option<Op>,
+    closer: Op,
+    pc: u32,
+    n: u8,
+    first: usize,
+) -> Option<TOp> {
+    let Op::Closer {
+        d,
+        a,
+        b,
+        c,
+        imm,
+        kind,
+    } = closer
+    else {
+        return None;
+    };
+    let (k, z, x, y, imm2) = match pre {
+        Some(op) => simple(op)?,
+        None => (NO_PRE, 0, 0, 0, 0),
+    };
+    Some(TOp {
+        f: CLOSERS[usize::from(k)][usize::from(kind % 12)],
+        imm: imm as i32 as u32,
+        pc,
+        a,
+        b,
+        c,
+        d,
+        n,
+        x,
+        y,
+        z,
+        imm2,
+        first: first as u16,
+    })
 }
 
 /// `jal`: `d = pc + 4`, to `imm`.
@@ -788,17 +875,6 @@ pub(crate) fn lower(op: Op, pc: u32, n: u8, first: usize) -> TOp {
         n,
         ..TOp::EMPTY
     };
-    let closer = |f: Handler, d: u8, a: u8, b: u8, cmp: u8, imm16: u16| TOp {
-        f,
-        imm: u32::from(imm16) | (first as u32) << 16,
-        pc,
-        a,
-        b,
-        c: cmp,
-        d,
-        n,
-        ..TOp::EMPTY
-    };
     match op {
         Op::Add { d, a, b } => t(add, a, b, d, 0),
         Op::Sub { d, a, b } => t(sub, a, b, d, 0),
@@ -844,15 +920,10 @@ pub(crate) fn lower(op: Op, pc: u32, n: u8, first: usize) -> TOp {
         Op::Bgeu { a, b, target } => t(bgeu, a, b, 0, target),
         Op::Jal { d, target } => t(jal, 0, 0, d, target),
         Op::Jalr { d, a, imm } => t(jalr, a, 0, d, imm),
-        Op::AddiBeq { d, a, c, imm } => closer(addi_beq, d, a, 0, c, imm as u16),
-        Op::AddiBne { d, a, c, imm } => closer(addi_bne, d, a, 0, c, imm as u16),
-        Op::AddiBlt { d, a, c, imm } => closer(addi_blt, d, a, 0, c, imm as u16),
-        Op::AddiBge { d, a, c, imm } => closer(addi_bge, d, a, 0, c, imm as u16),
-        Op::AddiBltu { d, a, c, imm } => closer(addi_bltu, d, a, 0, c, imm as u16),
-        Op::AddiBgeu { d, a, c, imm } => closer(addi_bgeu, d, a, 0, c, imm as u16),
-        Op::AddBne { d, a, b, c } => closer(add_bne, d, a, b, c, 0),
-        Op::AddBltu { d, a, b, c } => closer(add_bltu, d, a, b, c, 0),
-        Op::AddBlt { d, a, b, c } => closer(add_blt, d, a, b, c, 0),
+        Op::Closer { .. } => match lower_closer(None, op, pc, n, first) {
+            Some(t) => t,
+            None => t(end, 0, 0, 0, 0),
+        },
         Op::Csrr { word } | Op::Getf { word } => t(read_op, 0, 0, 0, word),
         Op::System { word } => t(system, 0, 0, 0, word),
     }
