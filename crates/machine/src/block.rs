@@ -15,7 +15,7 @@ use crate::cpu::SINK;
 use crate::exec::{Stop, with_addr};
 use crate::machine::Machine;
 use crate::threaded::{
-    GROUP_MAX, TOp, end_op, lower, lower_closer, lower_group, lower_indexed, lower_pair,
+    GROUP_MAX, TOp, end_op, lower, lower_group, lower_indexed, lower_last, lower_pair,
 };
 use crate::tlb::allow;
 
@@ -280,9 +280,9 @@ pub(crate) type Loc = u32;
 /// The arena's size in ops: a power of two, so a masked index is in range
 /// (no bounds check on the hot path). Blocks fill it from the start; the
 /// last [`SCRATCH`] ops hold the one-off partial pass. (Every machine
-/// allocates and fills the arena when it is built: 512 KiB, plus 256 KiB of
-/// side table.)
-const ARENA_LEN: usize = 1 << 15;
+/// allocates and fills the arena when it is built: 16384 ops of 32 bytes,
+/// 512 KiB.)
+const ARENA_LEN: usize = 1 << 14;
 
 /// Masks an arena index.
 const ARENA_MASK: usize = ARENA_LEN - 1;
@@ -494,7 +494,7 @@ impl BlockCache {
                     });
                     lower_indexed(first.op, second.op, second.pc, count(second))
                         .or_else(|| {
-                            lower_closer(Some(first.op), second.op, second.pc, count(second), at)
+                            lower_last(Some(first.op), second.op, second.pc, count(second), at)
                         })
                         .or_else(|| {
                             (!addresses_next)

@@ -265,15 +265,18 @@ mod kind {
     pub const SLT: u8 = 8;
     pub const SLTU: u8 = 9;
     pub const MUL: u8 = 10;
-    /// The first register-immediate kind: `ADDI + k` is kind `k`'s.
+    /// The first register-immediate kind: `ADDI + k` is kind `k`'s
+    /// (`k` up to `SLTU`; there is no `subi` or `muli`, their slots stay
+    /// unused).
     pub const ADDI: u8 = 11;
-    pub const LI: u8 = 20;
-    pub const COUNT: usize = 21;
+    pub const LI: u8 = ADDI + SLTU + 1;
+    pub const COUNT: usize = LI as usize + 1;
 }
 
 /// Simple ALU op `K` on `a` and `b` (the second register, or the immediate).
 #[inline(always)]
 fn alu<const K: u8>(a: u32, b: u32) -> u32 {
+    const { assert!(kind::LI as usize + 1 == kind::COUNT && kind::ADDI > kind::MUL) };
     let k = if K >= kind::ADDI && K < kind::LI {
         K - kind::ADDI
     } else {
@@ -343,6 +346,7 @@ macro_rules! pair_row {
             pair::<$k1, 18>,
             pair::<$k1, 19>,
             pair::<$k1, 20>,
+            pair::<$k1, 21>,
         ]
     };
 }
@@ -370,6 +374,7 @@ static PAIRS: [[Handler; kind::COUNT]; kind::COUNT] = [
     pair_row!(18),
     pair_row!(19),
     pair_row!(20),
+    pair_row!(21),
 ];
 
 /// A simple ALU op as (kind, d, a, b, imm).
@@ -670,30 +675,18 @@ pub(crate) fn lower_group(ops: &[Op]) -> Option<TOp> {
     })
 }
 
-/// Conditional branches, a block's last op: to `imm` if `f(a, b)`, else on.
-macro_rules! branches {
-    ($($name:ident: $f:expr;)*) => {$(
-        fn $name(m: &mut Machine, c: &BlockCache, ops: &[TOp], left: usize, ep: u64) -> u64 {
-            let op = op!(ops);
-            #[allow(clippy::redundant_closure_call)]
-            let taken: bool = $f(reg!(m, op.a), reg!(m, op.b));
-            let target = if taken { op.imm } else { op.after() };
-            goto(m, c, left, ep, op.n, target)
-        }
-    )*};
-}
-
-branches! {
-    beq: |a: u32, b: u32| a == b;
-    bne: |a: u32, b: u32| a != b;
-    blt: |a: u32, b: u32| (a as i32) < (b as i32);
-    bge: |a: u32, b: u32| (a as i32) >= (b as i32);
-    bltu: |a: u32, b: u32| a < b;
-    bgeu: |a: u32, b: u32| a >= b;
-}
-
-/// No ALU op in front of a loop closer.
+/// No ALU op in front of a closer or transfer.
 const NO_PRE: u8 = kind::COUNT as u8;
+
+/// The ALU op `PRE` fused in front of a closer or transfer, if any:
+/// `z = x PRE (y | imm2)`.
+#[inline(always)]
+fn pre<const PRE: u8>(m: &mut Machine, op: &TOp) {
+    if PRE != NO_PRE {
+        let v = alu::<PRE>(reg!(m, op.x), operand::<PRE>(m, op.y, op.imm2));
+        reg!(m, op.z) = v;
+    }
+}
 
 /// A loop closer, a block's last op (see `Op::Closer`): first the ALU op
 /// `PRE` fused in front of it, if any (`z = x PRE (y | imm2)`), then
@@ -707,10 +700,7 @@ fn closer<const PRE: u8, const C: u8>(
     ep: u64,
 ) -> u64 {
     let op = op!(ops);
-    if PRE != NO_PRE {
-        let v = alu::<PRE>(reg!(m, op.x), operand::<PRE>(m, op.y, op.imm2));
-        reg!(m, op.z) = v;
-    }
+    pre::<PRE>(m, op);
     let addend = if C >= 6 { reg!(m, op.b) } else { op.imm };
     let v = reg!(m, op.a).wrapping_add(addend);
     reg!(m, op.d) = v;
@@ -772,37 +762,135 @@ static CLOSERS: [[Handler; 12]; kind::COUNT + 1] = [
     closer_row!(18),
     closer_row!(19),
     closer_row!(20),
+    closer_row!(21),
     closer_row!(NO_PRE),
 ];
 
-/// A loop closer (`closer`, at `pc`, the block's `n`th instruction, the
-/// block's first op at arena index `first`) with the simple ALU op `pre`
-/// fused in front of it, if it is one.
-pub(crate) fn lower_closer(
-    pre: Option<Op>,
-    closer: Op,
-    pc: u32,
-    n: u8,
-    first: usize,
-) -> Option<TOp> {
-    let Op::Closer {
-        d,
-        a,
-        b,
-        c,
-        imm,
-        kind,
-    } = closer
-    else {
-        return None;
+/// Conditional branches, `jal` and `jalr`, a block's last op, by number:
+/// the branch conditions in `BranchCond` order, then these two.
+const JAL: u8 = 6;
+const JALR: u8 = 7;
+
+/// A control transfer, a block's last op: first the ALU op `PRE` fused in
+/// front of it, if any; then, as `T` says, a branch to `imm` if `a`
+/// compares with `b` (else on), `jal` (`d = pc + 4`, to `imm`) or `jalr`
+/// (to `a + imm`, read before `d = pc + 4` is written).
+fn transfer<const PRE: u8, const T: u8>(
+    m: &mut Machine,
+    c: &BlockCache,
+    ops: &[TOp],
+    left: usize,
+    ep: u64,
+) -> u64 {
+    let op = op!(ops);
+    pre::<PRE>(m, op);
+    let target = match T {
+        JAL => {
+            reg!(m, op.d) = op.after();
+            op.imm
+        }
+        JALR => {
+            let target = reg!(m, op.a).wrapping_add(op.imm);
+            reg!(m, op.d) = op.after();
+            target
+        }
+        _ => {
+            let (a, b) = (reg!(m, op.a), reg!(m, op.b));
+            let taken = match T {
+                0 => a == b,
+                1 => a != b,
+                2 => (a as i32) < (b as i32),
+                3 => (a as i32) >= (b as i32),
+                4 => a < b,
+                _ => a >= b,
+            };
+            if taken { op.imm } else { op.after() }
+        }
     };
+    goto(m, c, left, ep, op.n, target)
+}
+
+macro_rules! transfer_row {
+    ($pre:expr) => {
+        [
+            transfer::<{ $pre }, 0>,
+            transfer::<{ $pre }, 1>,
+            transfer::<{ $pre }, 2>,
+            transfer::<{ $pre }, 3>,
+            transfer::<{ $pre }, 4>,
+            transfer::<{ $pre }, 5>,
+            transfer::<{ $pre }, 6>,
+            transfer::<{ $pre }, 7>,
+        ]
+    };
+}
+
+/// Every control transfer's handler, by the ALU op in front (or
+/// [`NO_PRE`]) and the transfer's number.
+static TRANSFERS: [[Handler; 8]; kind::COUNT + 1] = [
+    transfer_row!(0),
+    transfer_row!(1),
+    transfer_row!(2),
+    transfer_row!(3),
+    transfer_row!(4),
+    transfer_row!(5),
+    transfer_row!(6),
+    transfer_row!(7),
+    transfer_row!(8),
+    transfer_row!(9),
+    transfer_row!(10),
+    transfer_row!(11),
+    transfer_row!(12),
+    transfer_row!(13),
+    transfer_row!(14),
+    transfer_row!(15),
+    transfer_row!(16),
+    transfer_row!(17),
+    transfer_row!(18),
+    transfer_row!(19),
+    transfer_row!(20),
+    transfer_row!(21),
+    transfer_row!(NO_PRE),
+];
+
+/// A control transfer or loop closer `last` (at `pc`, the block's `n`th
+/// instruction; the block's first op at arena index `first`) with the
+/// simple ALU op `pre` fused in front of it, if it is one.
+pub(crate) fn lower_last(pre: Option<Op>, last: Op, pc: u32, n: u8, first: usize) -> Option<TOp> {
     let (k, z, x, y, imm2) = match pre {
         Some(op) => simple(op)?,
         None => (NO_PRE, 0, 0, 0, 0),
     };
+    let k = usize::from(k);
+    let (f, a, b, c, d, imm) = match last {
+        Op::Closer {
+            d,
+            a,
+            b,
+            c,
+            imm,
+            kind,
+        } => (
+            CLOSERS[k][usize::from(kind % 12)],
+            a,
+            b,
+            c,
+            d,
+            imm as i32 as u32,
+        ),
+        Op::Beq { a, b, target } => (TRANSFERS[k][0], a, b, 0, 0, target),
+        Op::Bne { a, b, target } => (TRANSFERS[k][1], a, b, 0, 0, target),
+        Op::Blt { a, b, target } => (TRANSFERS[k][2], a, b, 0, 0, target),
+        Op::Bge { a, b, target } => (TRANSFERS[k][3], a, b, 0, 0, target),
+        Op::Bltu { a, b, target } => (TRANSFERS[k][4], a, b, 0, 0, target),
+        Op::Bgeu { a, b, target } => (TRANSFERS[k][5], a, b, 0, 0, target),
+        Op::Jal { d, target } => (TRANSFERS[k][usize::from(JAL)], 0, 0, 0, d, target),
+        Op::Jalr { d, a, imm } => (TRANSFERS[k][usize::from(JALR)], a, 0, 0, d, imm),
+        _ => return None,
+    };
     Some(TOp {
-        f: CLOSERS[usize::from(k)][usize::from(kind % 12)],
-        imm: imm as i32 as u32,
+        f,
+        imm,
         pc,
         a,
         b,
@@ -815,21 +903,6 @@ pub(crate) fn lower_closer(
         imm2,
         first: first as u16,
     })
-}
-
-/// `jal`: `d = pc + 4`, to `imm`.
-fn jal(m: &mut Machine, c: &BlockCache, ops: &[TOp], left: usize, ep: u64) -> u64 {
-    let op = op!(ops);
-    reg!(m, op.d) = op.after();
-    goto(m, c, left, ep, op.n, op.imm)
-}
-
-/// `jalr`: to `a + imm` (read before `d` is written), `d = pc + 4`.
-fn jalr(m: &mut Machine, c: &BlockCache, ops: &[TOp], left: usize, ep: u64) -> u64 {
-    let op = op!(ops);
-    let target = reg!(m, op.a).wrapping_add(op.imm);
-    reg!(m, op.d) = op.after();
-    goto(m, c, left, ep, op.n, target)
 }
 
 /// The end of a block that does not transfer (the end of its page,
@@ -912,17 +985,17 @@ pub(crate) fn lower(op: Op, pc: u32, n: u8, first: usize) -> TOp {
         Op::Sw { s, a, imm } => t(sw::<false>, a, 0, s, imm),
         Op::Sh { s, a, imm } => t(sh::<false>, a, 0, s, imm),
         Op::Sb { s, a, imm } => t(sb::<false>, a, 0, s, imm),
-        Op::Beq { a, b, target } => t(beq, a, b, 0, target),
-        Op::Bne { a, b, target } => t(bne, a, b, 0, target),
-        Op::Blt { a, b, target } => t(blt, a, b, 0, target),
-        Op::Bge { a, b, target } => t(bge, a, b, 0, target),
-        Op::Bltu { a, b, target } => t(bltu, a, b, 0, target),
-        Op::Bgeu { a, b, target } => t(bgeu, a, b, 0, target),
-        Op::Jal { d, target } => t(jal, 0, 0, d, target),
-        Op::Jalr { d, a, imm } => t(jalr, a, 0, d, imm),
-        Op::Closer { .. } => match lower_closer(None, op, pc, n, first) {
+        Op::Beq { .. }
+        | Op::Bne { .. }
+        | Op::Blt { .. }
+        | Op::Bge { .. }
+        | Op::Bltu { .. }
+        | Op::Bgeu { .. }
+        | Op::Jal { .. }
+        | Op::Jalr { .. }
+        | Op::Closer { .. } => match lower_last(None, op, pc, n, first) {
             Some(t) => t,
-            None => t(end, 0, 0, 0, 0),
+            None => unreachable!("every transfer and closer lowers"),
         },
         Op::Csrr { word } | Op::Getf { word } => t(read_op, 0, 0, 0, word),
         Op::System { word } => t(system, 0, 0, 0, word),

@@ -1,0 +1,251 @@
+//! The interpreter fuses ops (pairs of ALU ops, an ALU op in front of a
+//! branch, jump or loop closer, an add in front of the load or store it
+//! addresses, groups of word loads or stores). A run given one instruction
+//! of budget at a time takes the unfused path (each pass stops after one
+//! instruction), so every program here runs both ways and must end in the
+//! same state: registers, pc, instret, memory and counters.
+
+mod common;
+
+use common::*;
+use vmlab_isa::{AluOp, BranchCond, ImmOp, Instr, LoadOp, Reg, Width};
+use vmlab_machine::{Exit, HostPhys, Machine};
+
+const S0: Reg = Reg::S0;
+const S1: Reg = Reg::S1;
+
+/// Where the data the memory tests use lives.
+const DATA: u32 = 0x4000;
+
+/// Register values that make every comparison and shift interesting.
+const START: [(Reg, u32); 7] = [
+    (T0, 0xFFFF_FFF0),
+    (T1, 7),
+    (T2, 0x8000_0001),
+    (A0, 3),
+    (A1, DATA),
+    (S0, 33),
+    (S1, 0x1234_5678),
+];
+
+fn setup(prog: &[Instr]) -> Machine {
+    let mut m = machine(prog);
+    for (r, v) in START {
+        m.set_reg(r, v);
+    }
+    for i in 0..64u32 {
+        let v = i.wrapping_mul(0x9E37_79B9);
+        m.write_phys_u32(HostPhys(DATA + 4 * i), v).unwrap();
+    }
+    m
+}
+
+/// Runs `prog` whole and one instruction at a time; both must agree.
+fn same_both_ways(prog: &[Instr]) {
+    let mut whole = setup(prog);
+    let first = whole.run(100_000);
+    let mut stepped = setup(prog);
+    let mut exit = Exit::BudgetExhausted;
+    for _ in 0..100_000 {
+        exit = stepped.run(1);
+        if exit != Exit::BudgetExhausted {
+            break;
+        }
+    }
+    let listing: Vec<String> = prog.iter().map(|i| i.to_string()).collect();
+    assert_eq!(exit, first, "{listing:?}");
+    assert_eq!(stepped.cpu_state(), whole.cpu_state(), "{listing:?}");
+    let mut a = vec![0; 256];
+    let mut b = vec![0; 256];
+    whole.read_phys(HostPhys(DATA), &mut a).unwrap();
+    stepped.read_phys(HostPhys(DATA), &mut b).unwrap();
+    assert_eq!(a, b, "{listing:?}");
+    assert_eq!(
+        stepped.counters().retired_total(),
+        whole.counters().retired_total(),
+        "{listing:?}"
+    );
+}
+
+/// Every simple ALU instruction, writing `rd` from `rs1` and `rs2`.
+fn simple_ops(rd: Reg, rs1: Reg, rs2: Reg) -> Vec<Instr> {
+    let rr = [
+        AluOp::Add,
+        AluOp::Sub,
+        AluOp::And,
+        AluOp::Or,
+        AluOp::Xor,
+        AluOp::Sll,
+        AluOp::Srl,
+        AluOp::Sra,
+        AluOp::Slt,
+        AluOp::Sltu,
+        AluOp::Mul,
+    ];
+    let ri = [
+        (ImmOp::Add, -5),
+        (ImmOp::And, 0x7F0),
+        (ImmOp::Or, -16),
+        (ImmOp::Xor, 0x55),
+        (ImmOp::Sll, 3),
+        (ImmOp::Srl, 4),
+        (ImmOp::Sra, 2),
+        (ImmOp::Slt, 100),
+        (ImmOp::Sltu, 200),
+    ];
+    let mut ops: Vec<Instr> = rr.iter().map(|&op| alu(op, rd, rs1, rs2)).collect();
+    ops.extend(ri.iter().map(|&(op, i)| imm(op, rd, rs1, i)));
+    ops.push(Instr::Lui { rd, imm: 0x12345 });
+    ops.push(Instr::Auipc { rd, imm: 3 });
+    ops
+}
+
+#[test]
+fn every_pair_of_alu_ops_runs_as_written() {
+    // The second op reads the first's result, or not, and may overwrite it.
+    for first in simple_ops(T0, T1, T2) {
+        for (rd, rs1, rs2) in [(T1, T0, S0), (T0, S1, T0), (A0, T1, T2)] {
+            for second in simple_ops(rd, rs1, rs2) {
+                same_both_ways(&[first, second, Instr::Halt]);
+            }
+        }
+    }
+}
+
+#[test]
+fn alu_ops_in_front_of_branches_and_jumps_run_as_written() {
+    let conds = [
+        BranchCond::Eq,
+        BranchCond::Ne,
+        BranchCond::Lt,
+        BranchCond::Ge,
+        BranchCond::Ltu,
+        BranchCond::Geu,
+    ];
+    for pre in simple_ops(T0, T1, T2) {
+        for cond in conds {
+            // Taken or not, depending on what `pre` left in t0.
+            same_both_ways(&[
+                pre,
+                branch(cond, T0, T1, 12),
+                addi(A2, ZERO, 1),
+                Instr::Halt,
+                addi(A2, ZERO, 2),
+                Instr::Halt,
+            ]);
+        }
+        same_both_ways(&[pre, jal(RA, 8), Instr::Halt, addi(A2, RA, 1), Instr::Halt]);
+        // jalr through the register `pre` may have just written.
+        same_both_ways(&[
+            addi(T0, ZERO, 16),
+            pre,
+            imm(ImmOp::And, T0, T0, 0x1C),
+            jalr(RA, T0, 0),
+            Instr::Halt,
+            Instr::Halt,
+            Instr::Halt,
+            Instr::Halt,
+            Instr::Halt,
+            addi(A2, RA, 1),
+            Instr::Halt,
+        ]);
+    }
+}
+
+#[test]
+fn loop_closers_with_an_alu_op_in_front_run_as_written() {
+    let conds = [
+        BranchCond::Eq,
+        BranchCond::Ne,
+        BranchCond::Lt,
+        BranchCond::Ge,
+        BranchCond::Ltu,
+        BranchCond::Geu,
+    ];
+    for pre in simple_ops(S1, S1, T1) {
+        for cond in conds {
+            for step in [
+                addi(A0, A0, 1),
+                addi(A0, A0, -1),
+                alu(AluOp::Add, A0, A0, T1),
+            ] {
+                // A counted loop: t2 bounds the iterations so that every
+                // condition ends (the closer compares a0 with a3).
+                same_both_ways(&[
+                    addi(A3, ZERO, 9),
+                    addi(T2, ZERO, 40),
+                    // loop:
+                    addi(T2, T2, -1),
+                    branch(BranchCond::Eq, T2, ZERO, 16),
+                    pre,
+                    step,
+                    branch(cond, A0, A3, -16),
+                    Instr::Halt,
+                ]);
+            }
+        }
+    }
+}
+
+#[test]
+fn indexed_loads_and_stores_run_as_written() {
+    let loads = [LoadOp::Lw, LoadOp::Lh, LoadOp::Lhu, LoadOp::Lb, LoadOp::Lbu];
+    for op in loads {
+        // The sum is the base; the loaded register may be the sum itself.
+        for rd in [T0, T2] {
+            same_both_ways(&[
+                alu(AluOp::Add, T2, A1, A0),
+                load(op, rd, T2, 1),
+                Instr::Halt,
+            ]);
+        }
+    }
+    for width in [Width::Word, Width::Half, Width::Byte] {
+        for value in [S1, T2] {
+            same_both_ways(&[
+                addi(A0, ZERO, 8),
+                alu(AluOp::Add, T2, A1, A0),
+                store(width, value, T2, 4),
+                lw(T0, A1, 12),
+                Instr::Halt,
+            ]);
+        }
+    }
+    // A misaligned indexed load traps at the load, after the add retired.
+    same_both_ways(&[alu(AluOp::Add, T2, A1, A0), lw(T0, T2, 0), Instr::Halt]);
+}
+
+#[test]
+fn groups_of_word_loads_and_stores_run_as_written() {
+    same_both_ways(&[
+        sw(S1, A1, 0),
+        sw(T0, A1, 8),
+        sw(T1, A1, 4),
+        sw(T2, A1, 12),
+        sw(S0, A1, 16),
+        lw(A2, A1, 16),
+        lw(A3, A1, 0),
+        lw(T0, A1, 4),
+        Instr::Halt,
+    ]);
+    // Loads whose destination is the base end a group.
+    same_both_ways(&[
+        lw(T0, A1, 0),
+        lw(T1, A1, 4),
+        lw(A1, A1, 8),
+        lw(T2, A1, 0),
+        Instr::Halt,
+    ]);
+    // A group whose base is misaligned runs its members one by one: the
+    // first traps.
+    same_both_ways(&[addi(A1, A1, 2), lw(T0, A1, 0), lw(T1, A1, 4), Instr::Halt]);
+    // A group that reaches past the end of RAM.
+    same_both_ways(&[
+        Instr::Lui { rd: A1, imm: 0x100 },
+        addi(A1, A1, -8),
+        sw(T0, A1, 0),
+        sw(T1, A1, 4),
+        sw(T2, A1, 8),
+        Instr::Halt,
+    ]);
+}
