@@ -269,13 +269,19 @@ pub(crate) struct Block {
     pub generation: u32,
     /// False for an empty slot.
     pub valid: bool,
-    /// Where its ops are: [`Loc`].
-    pub loc: u32,
+    /// Where its ops are.
+    pub loc: Loc,
 }
 
 /// Where a block's ops sit in the cache's arena and how many instructions
-/// it has: `first op << 7 | instructions`.
-pub(crate) type Loc = u32;
+/// it has.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Loc {
+    /// The arena index of its first op.
+    pub start: u16,
+    /// Its instructions.
+    pub len: u16,
+}
 
 /// The arena's size in ops: a power of two, so a masked index is in range
 /// (no bounds check on the hot path). Blocks fill it from the start; the
@@ -338,7 +344,7 @@ impl BlockCache {
             jumps: boxed(Jump {
                 epoch: u64::MAX,
                 va: 0,
-                loc: 0,
+                loc: Loc::default(),
             }),
             arena: boxed(TOp::EMPTY),
             used: 0,
@@ -349,18 +355,6 @@ impl BlockCache {
     #[inline(always)]
     pub(crate) fn ops_from(&self, i: usize) -> &[TOp] {
         &self.arena[i & ARENA_MASK..]
-    }
-
-    /// The first op of the block at `loc`.
-    #[inline(always)]
-    pub(crate) fn loc_start(loc: Loc) -> usize {
-        (loc >> 7) as usize & ARENA_MASK
-    }
-
-    /// The instructions of the block at `loc`.
-    #[inline(always)]
-    pub(crate) fn loc_len(loc: Loc) -> usize {
-        (loc & 127) as usize
     }
 
     /// The block the jump cache remembers for `va` at `epoch`.
@@ -416,7 +410,10 @@ impl BlockCache {
             hpa,
             generation,
             valid: true,
-            loc: ((start as u32) << 7) | len as u32,
+            loc: Loc {
+                start: start as u16,
+                len: len as u16,
+            },
         };
         (i, len as u32 * 4)
     }

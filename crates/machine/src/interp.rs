@@ -123,10 +123,10 @@ impl Machine {
             };
             let room = self.check_at - self.cpu.instret;
             let room = usize::try_from(room).unwrap_or(usize::MAX);
-            let len = BlockCache::loc_len(loc);
+            let len = usize::from(loc.len);
             let out = if len <= room {
                 let left = room.min(CHAIN_MAX) - len;
-                threaded::run(self, cache, BlockCache::loc_start(loc), left, epoch)
+                threaded::run(self, cache, usize::from(loc.start), left, epoch)
             } else {
                 let first = self.partial_pass(cache, pc, room);
                 threaded::run(self, cache, first, 0, epoch)

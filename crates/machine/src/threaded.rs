@@ -139,9 +139,9 @@ pub(crate) const STOP_MISSING: u64 = 3;
 fn goto(m: &mut Machine, c: &BlockCache, left: usize, epoch: u64, n: u8, target: u32) -> u64 {
     m.cpu.instret += u64::from(n);
     if let Some(loc) = c.jump(target, epoch) {
-        let len = BlockCache::loc_len(loc);
+        let len = usize::from(loc.len);
         if len <= left {
-            let ops = c.ops_from(BlockCache::loc_start(loc));
+            let ops = c.ops_from(usize::from(loc.start));
             return (ops[0].f)(m, c, ops, left - len, epoch);
         }
     }
