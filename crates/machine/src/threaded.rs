@@ -587,8 +587,8 @@ stores! {
 
 /// A group of `K` word loads or stores off one base register (`a`): the
 /// `K` ops right after this one. One check for all of them, then each
-/// without its own dispatch; if the check fails, the members run one by
-/// one. `imm`: the lowest offset; `pc`: the highest minus the lowest. Built
+/// without its own dispatch, inside one slice of RAM; if the check fails,
+/// the members run one by one. `imm`: the lowest offset; `pc`: the highest minus the lowest. Built
 /// only when every offset is a multiple of 4 and the span under a page, so
 /// one alignment check and the watch bytes of the two ends cover every
 /// member.
@@ -600,27 +600,41 @@ fn group<const STORE: bool, const K: usize>(
     ep: u64,
 ) -> u64 {
     let op = op!(ops);
-    let base = reg!(m, op.a);
-    let lo = base.wrapping_add(op.imm);
-    let hi = lo.wrapping_add(op.pc);
-    let fast = lo & 3 == 0
-        && lo <= hi
-        && hi < m.mmu.flat
-        && (!STORE || !(m.mmu.frames.store_watched(lo) || m.mmu.frames.store_watched(hi)));
-    if let (true, Some(members)) = (fast, ops.get(1..=K)) {
-        // In the flat window, aligned: inside RAM, so each access succeeds.
+    let Some(members) = ops.get(1..=K) else {
+        return missing_op();
+    };
+    let lo = reg!(m, op.a).wrapping_add(op.imm);
+    // Computed wide: a group that wraps around 4 GiB is not in the window.
+    let end = lo as usize + op.pc as usize + 4;
+    let watched = |m: &Machine| {
+        STORE && (m.mmu.frames.store_watched(lo) || m.mmu.frames.store_watched((end - 4) as u32))
+    };
+    if lo & 3 != 0 || end > m.mmu.flat as usize || watched(m) {
+        next!(m, c, ops, left, ep)
+    }
+    if STORE {
+        let Some(window) = m.mmu.ram.as_bytes_mut().get_mut(lo as usize..end) else {
+            next!(m, c, ops, left, ep)
+        };
         for x in members {
-            let va = base.wrapping_add(x.imm);
-            if STORE {
-                m.mmu.ram.store(va, Width::Word, reg!(m, x.d));
-            } else if let Some(v) = m.mmu.ram.load_u32(va) {
-                reg!(m, x.d) = v;
+            let at = x.imm.wrapping_sub(op.imm) as usize;
+            if let Some(w) = window.get_mut(at..at + 4) {
+                w.copy_from_slice(&m.cpu.regs[usize::from(x.d)].to_le_bytes());
             }
         }
-        let rest = &ops[K..];
-        next!(m, c, rest, left, ep)
+    } else {
+        let Some(window) = m.mmu.ram.as_bytes().get(lo as usize..end) else {
+            next!(m, c, ops, left, ep)
+        };
+        for x in members {
+            let at = x.imm.wrapping_sub(op.imm) as usize;
+            if let Some(&[b0, b1, b2, b3]) = window.get(at..at + 4) {
+                m.cpu.regs[usize::from(x.d)] = u32::from_le_bytes([b0, b1, b2, b3]);
+            }
+        }
     }
-    next!(m, c, ops, left, ep)
+    let rest = &ops[K..];
+    next!(m, c, rest, left, ep)
 }
 
 /// The most members a group takes.
