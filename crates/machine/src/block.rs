@@ -45,12 +45,13 @@ pub const fn page_rest(addr: u32) -> u32 {
     PAGE_SIZE - (addr & (PAGE_SIZE - 1))
 }
 
-/// A predecoded instruction: one variant per operation (no second match at
-/// run time), registers as indexes into the register file (writes to `r0`
-/// redirected to the sink), immediates sign-extended, pc-relative values
-/// resolved. Register-register ops name `d`, `a`, `b`; register-immediate
-/// ops and loads `d`, `a`, `imm`; stores `s` (the register stored), `a`,
-/// `imm`; branches `a`, `b` and the resolved `target`. Eight bytes.
+/// A predecoded instruction, the step between decoding and the threaded
+/// ops (`threaded::lower`): one variant per operation, registers as indexes
+/// into the register file (writes to `r0` redirected to the sink),
+/// immediates sign-extended, pc-relative values resolved. Register-register
+/// ops name `d`, `a`, `b`; register-immediate ops and loads `d`, `a`, `imm`;
+/// stores `s` (the register stored), `a`, `imm`; branches `a`, `b` and the
+/// resolved `target`. Eight bytes.
 #[rustfmt::skip]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Op {
