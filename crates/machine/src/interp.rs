@@ -128,8 +128,13 @@ impl Machine {
                 let left = room.min(CHAIN_MAX) - len;
                 threaded::run(self, cache, usize::from(loc.start), left, epoch)
             } else {
-                let first = self.partial_pass(cache, pc, room);
-                threaded::run(self, cache, first, 0, epoch)
+                match self.partial_pass(cache, pc, room) {
+                    Ok(first) => threaded::run(self, cache, first, 0, epoch),
+                    Err(stop) => {
+                        self.stopped = stop;
+                        STOP
+                    }
+                }
             };
             if out == NEXT {
                 continue;
@@ -153,16 +158,21 @@ impl Machine {
     /// than that) into the cache's scratch area; returns its first op.
     #[cold]
     #[inline(never)]
-    fn partial_pass(&mut self, cache: &mut BlockCache, pc: u32, room: usize) -> usize {
-        // The block was fetched this epoch: its slot and bytes are current.
-        let hpa = match self.fetch_block(cache, pc) {
-            Ok(slot) => cache.block(slot).hpa,
-            Err(_) => unreachable!("the block at pc was just fetched"),
-        };
+    fn partial_pass(
+        &mut self,
+        cache: &mut BlockCache,
+        pc: u32,
+        room: usize,
+    ) -> Result<usize, Stop> {
+        // The jump cache named the block at this epoch: the TLB still holds
+        // its page (every TLB fill moves the epoch) and its slot holds it,
+        // so this finds it without a walk or a decode.
+        let slot = self.fetch_block(cache, pc)?;
+        let hpa = cache.block(slot).hpa;
         let start = hpa as usize;
         let end = start + crate::block::page_rest(hpa) as usize;
         let code = &self.mmu.ram.as_bytes()[start..end];
-        cache.fill_partial(pc, code, room)
+        Ok(cache.fill_partial(pc, code, room))
     }
 
     /// A load the flat path did not serve: the TLB fast path, else the slow

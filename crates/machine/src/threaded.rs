@@ -12,7 +12,8 @@
 //! so even a build that keeps every frame uses a bounded stack.
 //!
 //! Retired instructions are added to instret per block, by its last op (and
-//! on a stop by the op that stops, from the block's side table).
+//! on a stop by the op that stops: each op knows how many of its block's
+//! instructions precede it).
 
 use vmlab_isa::{AluOp, Exception, Width};
 
@@ -83,7 +84,7 @@ impl TOp {
     /// Instructions of the block before this op's last one.
     #[inline(always)]
     fn before(&self) -> u64 {
-        u64::from(self.n) - 1
+        u64::from(self.n).saturating_sub(1)
     }
 
     /// The pc after the op's last instruction.
@@ -196,61 +197,8 @@ macro_rules! reg {
     };
 }
 
-/// Register-register and register-immediate ALU ops: `d = f(a, b)` and
-/// `d = f(a, imm)`.
-macro_rules! alu_ops {
-    ($($rr:ident, $ri:ident: $f:expr;)*) => {$(
-        fn $rr(m: &mut Machine, c: &BlockCache, ops: &[TOp], left: usize, ep: u64) -> u64 {
-            let op = op!(ops);
-            #[allow(clippy::redundant_closure_call)]
-            let v = $f(reg!(m, op.a), reg!(m, op.b));
-            reg!(m, op.d) = v;
-            next!(m, c, ops, left, ep)
-        }
-        fn $ri(m: &mut Machine, c: &BlockCache, ops: &[TOp], left: usize, ep: u64) -> u64 {
-            let op = op!(ops);
-            #[allow(clippy::redundant_closure_call)]
-            let v = $f(reg!(m, op.a), op.imm);
-            reg!(m, op.d) = v;
-            next!(m, c, ops, left, ep)
-        }
-    )*};
-}
-
-alu_ops! {
-    add, addi: |a: u32, b| a.wrapping_add(b);
-    and, andi: |a: u32, b| a & b;
-    or, ori: |a: u32, b| a | b;
-    xor, xori: |a: u32, b| a ^ b;
-    sll, slli: |a: u32, b| a << (b & 31);
-    srl, srli: |a: u32, b| a >> (b & 31);
-    sra, srai: |a: u32, b| ((a as i32) >> (b & 31)) as u32;
-    slt, slti: |a: u32, b| u32::from((a as i32) < (b as i32));
-    sltu, sltiu: |a: u32, b| u32::from(a < b);
-}
-
-/// `d = a - b`.
-fn sub(m: &mut Machine, c: &BlockCache, ops: &[TOp], left: usize, ep: u64) -> u64 {
-    let op = op!(ops);
-    reg!(m, op.d) = reg!(m, op.a).wrapping_sub(reg!(m, op.b));
-    next!(m, c, ops, left, ep)
-}
-
-/// `d = a * b` (low half).
-fn mul(m: &mut Machine, c: &BlockCache, ops: &[TOp], left: usize, ep: u64) -> u64 {
-    let op = op!(ops);
-    reg!(m, op.d) = reg!(m, op.a).wrapping_mul(reg!(m, op.b));
-    next!(m, c, ops, left, ep)
-}
-
-/// `d = imm` (`lui`, `auipc`).
-fn li(m: &mut Machine, c: &BlockCache, ops: &[TOp], left: usize, ep: u64) -> u64 {
-    let op = op!(ops);
-    reg!(m, op.d) = op.imm;
-    next!(m, c, ops, left, ep)
-}
-
-/// The simple ALU ops by number, for fused pairs: register-register ones
+/// The simple ALU ops by number: register-register ones (their index in
+/// `AluOp::ALL`)
 /// (`d = a op b`), then register-immediate ones (`d = a op imm`), then
 /// `li` (`d = imm`).
 mod kind {
@@ -276,26 +224,13 @@ mod kind {
 /// Simple ALU op `K` on `a` and `b` (the second register, or the immediate).
 #[inline(always)]
 fn alu<const K: u8>(a: u32, b: u32) -> u32 {
-    const { assert!(kind::LI as usize + 1 == kind::COUNT && kind::ADDI > kind::MUL) };
-    let k = if K >= kind::ADDI && K < kind::LI {
-        K - kind::ADDI
-    } else {
-        K
-    };
-    match k {
-        kind::ADD => a.wrapping_add(b),
-        kind::SUB => a.wrapping_sub(b),
-        kind::AND => a & b,
-        kind::OR => a | b,
-        kind::XOR => a ^ b,
-        kind::SLL => a << (b & 31),
-        kind::SRL => a >> (b & 31),
-        kind::SRA => ((a as i32) >> (b & 31)) as u32,
-        kind::SLT => u32::from((a as i32) < (b as i32)),
-        kind::SLTU => u32::from(a < b),
-        kind::MUL => a.wrapping_mul(b),
-        _ => b,
+    if K == kind::LI {
+        return b;
     }
+    let k = if K >= kind::ADDI { K - kind::ADDI } else { K };
+    // `K` is a constant: this folds to the one operation (none of the
+    // simple ones divides, so none is `None`).
+    AluOp::ALL[usize::from(k)].apply(a, b).unwrap_or(0)
 }
 
 /// The second operand of simple ALU op `K`: register `r`, or `imm`.
@@ -322,59 +257,39 @@ fn pair<const K1: u8, const K2: u8>(
     next!(m, c, ops, left, ep)
 }
 
-macro_rules! pair_row {
-    ($k1:literal) => {
-        [
-            pair::<$k1, 0>,
-            pair::<$k1, 1>,
-            pair::<$k1, 2>,
-            pair::<$k1, 3>,
-            pair::<$k1, 4>,
-            pair::<$k1, 5>,
-            pair::<$k1, 6>,
-            pair::<$k1, 7>,
-            pair::<$k1, 8>,
-            pair::<$k1, 9>,
-            pair::<$k1, 10>,
-            pair::<$k1, 11>,
-            pair::<$k1, 12>,
-            pair::<$k1, 13>,
-            pair::<$k1, 14>,
-            pair::<$k1, 15>,
-            pair::<$k1, 16>,
-            pair::<$k1, 17>,
-            pair::<$k1, 18>,
-            pair::<$k1, 19>,
-            pair::<$k1, 20>,
-            pair::<$k1, 21>,
-        ]
+/// A table of handlers `$f::<row, column>` for every row and column given.
+macro_rules! table {
+    ($f:ident, [$($row:expr),*], $columns:tt) => {
+        [$(table!(@row $f, $row, $columns)),*]
+    };
+    (@row $f:ident, $row:expr, [$($column:literal),*]) => {
+        [$($f::<{ $row }, $column>),*]
     };
 }
 
 /// Every fused pair's handler, by the two kinds.
-static PAIRS: [[Handler; kind::COUNT]; kind::COUNT] = [
-    pair_row!(0),
-    pair_row!(1),
-    pair_row!(2),
-    pair_row!(3),
-    pair_row!(4),
-    pair_row!(5),
-    pair_row!(6),
-    pair_row!(7),
-    pair_row!(8),
-    pair_row!(9),
-    pair_row!(10),
-    pair_row!(11),
-    pair_row!(12),
-    pair_row!(13),
-    pair_row!(14),
-    pair_row!(15),
-    pair_row!(16),
-    pair_row!(17),
-    pair_row!(18),
-    pair_row!(19),
-    pair_row!(20),
-    pair_row!(21),
+#[rustfmt::skip]
+static PAIRS: [[Handler; kind::COUNT]; kind::COUNT] = table!(
+    pair,
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21],
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21]
+);
+
+/// A simple ALU op on its own: `d = a K (b | imm)`.
+fn single<const K: u8>(m: &mut Machine, c: &BlockCache, ops: &[TOp], left: usize, ep: u64) -> u64 {
+    let op = op!(ops);
+    let v = alu::<K>(reg!(m, op.a), operand::<K>(m, op.b, op.imm));
+    reg!(m, op.d) = v;
+    next!(m, c, ops, left, ep)
+}
+
+/// Every simple ALU op's handler, by kind.
+#[rustfmt::skip]
+static SINGLES: [Handler; kind::COUNT] = [
+    single::<0>, single::<1>, single::<2>, single::<3>, single::<4>, single::<5>,
+    single::<6>, single::<7>, single::<8>, single::<9>, single::<10>, single::<11>,
+    single::<12>, single::<13>, single::<14>, single::<15>, single::<16>, single::<17>,
+    single::<18>, single::<19>, single::<20>, single::<21>,
 ];
 
 /// A simple ALU op as (kind, d, a, b, imm).
@@ -689,6 +604,20 @@ pub(crate) fn lower_group(ops: &[Op]) -> Option<TOp> {
     })
 }
 
+/// Branch condition `cond` (`BranchCond` order: eq, ne, lt, ge, ltu, geu)
+/// on `a` and `b`. Callers pass a constant: this folds to one compare.
+#[inline(always)]
+fn compare(cond: u8, a: u32, b: u32) -> bool {
+    match cond {
+        0 => a == b,
+        1 => a != b,
+        2 => (a as i32) < (b as i32),
+        3 => (a as i32) >= (b as i32),
+        4 => a < b,
+        _ => a >= b,
+    }
+}
+
 /// No ALU op in front of a closer or transfer.
 const NO_PRE: u8 = kind::COUNT as u8;
 
@@ -719,66 +648,20 @@ fn closer<const PRE: u8, const C: u8>(
     let v = reg!(m, op.a).wrapping_add(addend);
     reg!(m, op.d) = v;
     let w = reg!(m, op.c);
-    let taken = match C % 6 {
-        0 => v == w,
-        1 => v != w,
-        2 => (v as i32) < (w as i32),
-        3 => (v as i32) >= (w as i32),
-        4 => v < w,
-        _ => v >= w,
-    };
-    if taken {
+    if compare(C % 6, v, w) {
         return again(m, c, op, left, ep);
     }
     goto(m, c, left, ep, op.n, op.after())
 }
 
-macro_rules! closer_row {
-    ($pre:expr) => {
-        [
-            closer::<{ $pre }, 0>,
-            closer::<{ $pre }, 1>,
-            closer::<{ $pre }, 2>,
-            closer::<{ $pre }, 3>,
-            closer::<{ $pre }, 4>,
-            closer::<{ $pre }, 5>,
-            closer::<{ $pre }, 6>,
-            closer::<{ $pre }, 7>,
-            closer::<{ $pre }, 8>,
-            closer::<{ $pre }, 9>,
-            closer::<{ $pre }, 10>,
-            closer::<{ $pre }, 11>,
-        ]
-    };
-}
-
 /// Every loop closer's handler, by the ALU op in front (or [`NO_PRE`]) and
 /// the closer's kind.
-static CLOSERS: [[Handler; 12]; kind::COUNT + 1] = [
-    closer_row!(0),
-    closer_row!(1),
-    closer_row!(2),
-    closer_row!(3),
-    closer_row!(4),
-    closer_row!(5),
-    closer_row!(6),
-    closer_row!(7),
-    closer_row!(8),
-    closer_row!(9),
-    closer_row!(10),
-    closer_row!(11),
-    closer_row!(12),
-    closer_row!(13),
-    closer_row!(14),
-    closer_row!(15),
-    closer_row!(16),
-    closer_row!(17),
-    closer_row!(18),
-    closer_row!(19),
-    closer_row!(20),
-    closer_row!(21),
-    closer_row!(NO_PRE),
-];
+#[rustfmt::skip]
+static CLOSERS: [[Handler; 12]; kind::COUNT + 1] = table!(
+    closer,
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, NO_PRE],
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
+);
 
 /// Conditional branches, `jal` and `jalr`, a block's last op, by number:
 /// the branch conditions in `BranchCond` order, then these two.
@@ -809,63 +692,24 @@ fn transfer<const PRE: u8, const T: u8>(
             target
         }
         _ => {
-            let (a, b) = (reg!(m, op.a), reg!(m, op.b));
-            let taken = match T {
-                0 => a == b,
-                1 => a != b,
-                2 => (a as i32) < (b as i32),
-                3 => (a as i32) >= (b as i32),
-                4 => a < b,
-                _ => a >= b,
-            };
-            if taken { op.imm } else { op.after() }
+            if compare(T, reg!(m, op.a), reg!(m, op.b)) {
+                op.imm
+            } else {
+                op.after()
+            }
         }
     };
     goto(m, c, left, ep, op.n, target)
 }
 
-macro_rules! transfer_row {
-    ($pre:expr) => {
-        [
-            transfer::<{ $pre }, 0>,
-            transfer::<{ $pre }, 1>,
-            transfer::<{ $pre }, 2>,
-            transfer::<{ $pre }, 3>,
-            transfer::<{ $pre }, 4>,
-            transfer::<{ $pre }, 5>,
-            transfer::<{ $pre }, 6>,
-            transfer::<{ $pre }, 7>,
-        ]
-    };
-}
-
 /// Every control transfer's handler, by the ALU op in front (or
 /// [`NO_PRE`]) and the transfer's number.
-static TRANSFERS: [[Handler; 8]; kind::COUNT + 1] = [
-    transfer_row!(0),
-    transfer_row!(1),
-    transfer_row!(2),
-    transfer_row!(3),
-    transfer_row!(4),
-    transfer_row!(5),
-    transfer_row!(6),
-    transfer_row!(7),
-    transfer_row!(8),
-    transfer_row!(9),
-    transfer_row!(10),
-    transfer_row!(11),
-    transfer_row!(12),
-    transfer_row!(13),
-    transfer_row!(14),
-    transfer_row!(15),
-    transfer_row!(16),
-    transfer_row!(17),
-    transfer_row!(18),
-    transfer_row!(19),
-    transfer_row!(20),
-    transfer_row!(21),
-    transfer_row!(NO_PRE),
-];
+#[rustfmt::skip]
+static TRANSFERS: [[Handler; 8]; kind::COUNT + 1] = table!(
+    transfer,
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, NO_PRE],
+    [0, 1, 2, 3, 4, 5, 6, 7]
+);
 
 /// A control transfer or loop closer `last` (at `pc`, the block's `n`th
 /// instruction; the block's first op at arena index `first`) with the
@@ -962,18 +806,13 @@ pub(crate) fn lower(op: Op, pc: u32, n: u8, first: usize) -> TOp {
         n,
         ..TOp::EMPTY
     };
+    if let Some((k, d, a, b, imm)) = simple(op) {
+        return t(SINGLES[usize::from(k)], a, b, d, imm);
+    }
+    if let Some(last) = lower_last(None, op, pc, n, first) {
+        return last;
+    }
     match op {
-        Op::Add { d, a, b } => t(add, a, b, d, 0),
-        Op::Sub { d, a, b } => t(sub, a, b, d, 0),
-        Op::And { d, a, b } => t(and, a, b, d, 0),
-        Op::Or { d, a, b } => t(or, a, b, d, 0),
-        Op::Xor { d, a, b } => t(xor, a, b, d, 0),
-        Op::Sll { d, a, b } => t(sll, a, b, d, 0),
-        Op::Srl { d, a, b } => t(srl, a, b, d, 0),
-        Op::Sra { d, a, b } => t(sra, a, b, d, 0),
-        Op::Slt { d, a, b } => t(slt, a, b, d, 0),
-        Op::Sltu { d, a, b } => t(sltu, a, b, d, 0),
-        Op::Mul { d, a, b } => t(mul, a, b, d, 0),
         Op::Alu { op, d, a, b } => {
             let k = RARE_ALU.iter().position(|&x| x == op).unwrap_or(0);
             TOp {
@@ -981,16 +820,6 @@ pub(crate) fn lower(op: Op, pc: u32, n: u8, first: usize) -> TOp {
                 ..t(alu_rare, a, b, d, 0)
             }
         }
-        Op::Addi { d, a, imm } => t(addi, a, 0, d, imm),
-        Op::Andi { d, a, imm } => t(andi, a, 0, d, imm),
-        Op::Ori { d, a, imm } => t(ori, a, 0, d, imm),
-        Op::Xori { d, a, imm } => t(xori, a, 0, d, imm),
-        Op::Slli { d, a, imm } => t(slli, a, 0, d, imm),
-        Op::Srli { d, a, imm } => t(srli, a, 0, d, imm),
-        Op::Srai { d, a, imm } => t(srai, a, 0, d, imm),
-        Op::Slti { d, a, imm } => t(slti, a, 0, d, imm),
-        Op::Sltiu { d, a, imm } => t(sltiu, a, 0, d, imm),
-        Op::Li { d, imm } => t(li, 0, 0, d, imm),
         Op::Lw { d, a, imm } => t(lw::<false>, a, 0, d, imm),
         Op::Lh { d, a, imm } => t(lh::<false>, a, 0, d, imm),
         Op::Lhu { d, a, imm } => t(lhu::<false>, a, 0, d, imm),
@@ -999,20 +828,10 @@ pub(crate) fn lower(op: Op, pc: u32, n: u8, first: usize) -> TOp {
         Op::Sw { s, a, imm } => t(sw::<false>, a, 0, s, imm),
         Op::Sh { s, a, imm } => t(sh::<false>, a, 0, s, imm),
         Op::Sb { s, a, imm } => t(sb::<false>, a, 0, s, imm),
-        Op::Beq { .. }
-        | Op::Bne { .. }
-        | Op::Blt { .. }
-        | Op::Bge { .. }
-        | Op::Bltu { .. }
-        | Op::Bgeu { .. }
-        | Op::Jal { .. }
-        | Op::Jalr { .. }
-        | Op::Closer { .. } => match lower_last(None, op, pc, n, first) {
-            Some(t) => t,
-            None => unreachable!("every transfer and closer lowers"),
-        },
         Op::Csrr { word } | Op::Getf { word } => t(read_op, 0, 0, 0, word),
         Op::System { word } => t(system, 0, 0, 0, word),
+        // Simple ALU ops, transfers and closers: lowered above.
+        _ => unreachable!("{op:?} has a lowering above"),
     }
 }
 
