@@ -17,6 +17,16 @@ const S1: Reg = Reg::S1;
 /// Where the data the memory tests use lives.
 const DATA: u32 = 0x4000;
 
+/// Every branch condition.
+const CONDS: [BranchCond; 6] = [
+    BranchCond::Eq,
+    BranchCond::Ne,
+    BranchCond::Lt,
+    BranchCond::Ge,
+    BranchCond::Ltu,
+    BranchCond::Geu,
+];
+
 /// Register values that make every comparison and shift interesting.
 const START: [(Reg, u32); 7] = [
     (T0, 0xFFFF_FFF0),
@@ -114,16 +124,8 @@ fn every_pair_of_alu_ops_runs_as_written() {
 
 #[test]
 fn alu_ops_in_front_of_branches_and_jumps_run_as_written() {
-    let conds = [
-        BranchCond::Eq,
-        BranchCond::Ne,
-        BranchCond::Lt,
-        BranchCond::Ge,
-        BranchCond::Ltu,
-        BranchCond::Geu,
-    ];
     for pre in simple_ops(T0, T1, T2) {
-        for cond in conds {
+        for cond in CONDS {
             // Taken or not, depending on what `pre` left in t0.
             same_both_ways(&[
                 pre,
@@ -154,16 +156,8 @@ fn alu_ops_in_front_of_branches_and_jumps_run_as_written() {
 
 #[test]
 fn loop_closers_with_an_alu_op_in_front_run_as_written() {
-    let conds = [
-        BranchCond::Eq,
-        BranchCond::Ne,
-        BranchCond::Lt,
-        BranchCond::Ge,
-        BranchCond::Ltu,
-        BranchCond::Geu,
-    ];
     for pre in simple_ops(S1, S1, T1) {
-        for cond in conds {
+        for cond in CONDS {
             for step in [
                 addi(A0, A0, 1),
                 addi(A0, A0, -1),
