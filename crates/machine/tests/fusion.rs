@@ -28,7 +28,7 @@ const CONDS: [BranchCond; 6] = [
 ];
 
 /// Register values that make every comparison and shift interesting.
-const START: [(Reg, u32); 7] = [
+const START: [(Reg, u32); 8] = [
     (T0, 0xFFFF_FFF0),
     (T1, 7),
     (T2, 0x8000_0001),
@@ -36,6 +36,7 @@ const START: [(Reg, u32); 7] = [
     (A1, DATA),
     (S0, 33),
     (S1, 0x1234_5678),
+    (A2, 4),
 ];
 
 fn setup(prog: &[Instr]) -> Machine {
@@ -44,7 +45,8 @@ fn setup(prog: &[Instr]) -> Machine {
         m.set_reg(r, v);
     }
     for i in 0..64u32 {
-        let v = i.wrapping_mul(0x9E37_79B9);
+        // Every byte negative: a load that skips its sign extension shows.
+        let v = i.wrapping_mul(0x9E37_79B9) | 0x8080_8080;
         m.write_phys_u32(HostPhys(DATA + 4 * i), v).unwrap();
     }
     m
@@ -240,6 +242,82 @@ fn groups_of_word_loads_and_stores_run_as_written() {
         sw(T0, A1, 0),
         sw(T1, A1, 4),
         sw(T2, A1, 8),
+        Instr::Halt,
+    ]);
+}
+
+#[test]
+fn loops_over_memory_run_as_written() {
+    // A load or store right before a loop closer, plain or indexed, every
+    // width and several conditions.
+    let loads = [LoadOp::Lw, LoadOp::Lh, LoadOp::Lhu, LoadOp::Lb, LoadOp::Lbu];
+    let widths = [Width::Word, Width::Half, Width::Byte];
+    for cond in [BranchCond::Ne, BranchCond::Ltu, BranchCond::Geu] {
+        // a0 counts 0, 4, 8, ... up to a3 = 40: a walk over the data.
+        let close = |cond| branch(cond, A0, A3, -8);
+        for op in loads {
+            // Plain: base a1 + a0 computed by hand first.
+            same_both_ways(&[
+                addi(A3, ZERO, 40),
+                addi(A0, ZERO, 0),
+                // loop: (3 instructions, the last two fused)
+                load(op, T0, A1, 2),
+                addi(A0, A0, 4),
+                close(cond),
+                Instr::Halt,
+            ]);
+            // Indexed: t2 = a1 + a0, then the load through t2.
+            same_both_ways(&[
+                addi(A3, ZERO, 40),
+                addi(A0, ZERO, 0),
+                alu(AluOp::Add, T2, A1, A0),
+                load(op, T2, T2, 1),
+                addi(A0, A0, 4),
+                branch(cond, A0, A3, -12),
+                Instr::Halt,
+            ]);
+        }
+        for width in widths {
+            same_both_ways(&[
+                addi(A3, ZERO, 40),
+                addi(A0, ZERO, 0),
+                alu(AluOp::Add, T2, A1, A0),
+                store(width, A0, T2, 0),
+                alu(AluOp::Add, A0, A0, A2),
+                branch(cond, A0, A3, -12),
+                Instr::Halt,
+            ]);
+        }
+    }
+    // Off the fast path: misaligned (the load traps), outside RAM, and a
+    // store into the loop's own code (its block ends after it).
+    same_both_ways(&[
+        addi(A3, ZERO, 40),
+        addi(A0, ZERO, 0),
+        lw(T0, A1, 2),
+        addi(A0, A0, 4),
+        branch(BranchCond::Ne, A0, A3, -8),
+        Instr::Halt,
+    ]);
+    same_both_ways(&[
+        Instr::Lui { rd: A1, imm: 0x100 },
+        addi(A1, A1, -16),
+        addi(A3, ZERO, 40),
+        addi(A0, ZERO, 0),
+        alu(AluOp::Add, T2, A1, A0),
+        sw(S1, T2, 0),
+        addi(A0, A0, 4),
+        branch(BranchCond::Ne, A0, A3, -12),
+        Instr::Halt,
+    ]);
+    same_both_ways(&[
+        addi(A3, ZERO, 8),
+        addi(A0, ZERO, 0),
+        // Into the 128-byte line that holds this code: watched, so the
+        // store takes the slow path and ends the block.
+        sw(ZERO, A0, 64),
+        addi(A0, A0, 4),
+        branch(BranchCond::Ne, A0, A3, -8),
         Instr::Halt,
     ]);
 }
