@@ -342,25 +342,16 @@ pub(crate) fn lower_pair(first: Op, second: Op) -> Option<TOp> {
 }
 
 /// The ALU ops that may trap or are rare (high multiplies, divisions):
-/// `c` is the operation's index in [`RARE_ALU`].
+/// `c` is the operation's index in `AluOp::ALL`.
 fn alu_rare(m: &mut Machine, c: &BlockCache, ops: &[TOp], left: usize, ep: u64) -> u64 {
     let op = op!(ops);
-    let alu = RARE_ALU[usize::from(op.c) % RARE_ALU.len()];
+    let alu = AluOp::ALL[usize::from(op.c) % AluOp::ALL.len()];
     match alu.apply(reg!(m, op.a), reg!(m, op.b)) {
         Some(v) => reg!(m, op.d) = v,
         None => return stop_at(m, op, Stop::Trap(Exception::DivideByZero, 0)),
     }
     next!(m, c, ops, left, ep)
 }
-
-const RARE_ALU: [AluOp; 6] = [
-    AluOp::Mulh,
-    AluOp::Mulhu,
-    AluOp::Div,
-    AluOp::Divu,
-    AluOp::Rem,
-    AluOp::Remu,
-];
 
 /// The address of a load or store: `a + imm`, or for an indexed one
 /// (`X`: an `add c, a, b` fused in front of it) `c = a + b` first, then
@@ -814,7 +805,7 @@ pub(crate) fn lower(op: Op, pc: u32, n: u8, first: usize) -> TOp {
     }
     match op {
         Op::Alu { op, d, a, b } => {
-            let k = RARE_ALU.iter().position(|&x| x == op).unwrap_or(0);
+            let k = AluOp::ALL.iter().position(|&x| x == op).unwrap_or(0);
             TOp {
                 c: k as u8,
                 ..t(alu_rare, a, b, d, 0)
