@@ -1,5 +1,5 @@
 //! The interpreter: runs predecoded blocks out of the block cache as
-//! threaded code (see [`threaded`](crate::threaded)).
+//! threaded code (see [`crate::threaded`]).
 //!
 //! Bookkeeping stays out of the per-instruction path: one comparison per
 //! block decides whether anything (the budget, the timer deadline, a pending

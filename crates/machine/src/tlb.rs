@@ -11,7 +11,7 @@ use vmlab_isa::Access;
 use vmlab_isa::paging::{PAGE_MASK, PAGE_SHIFT};
 
 /// Permission bits an entry grants, one per (privilege, access) pair; user
-/// bits sit [`USER_SHIFT`] above the supervisor ones.
+/// bits sit [`USER_SHIFT`](allow::USER_SHIFT) above the supervisor ones.
 pub(crate) mod allow {
     /// Supervisor load.
     pub const LOAD: u8 = 1 << 0;

@@ -47,7 +47,7 @@ pub(crate) struct Leaf {
 }
 
 /// The memory a walker reads, and the A/D writes it wants done. Writes are
-/// collected and applied by the caller ([`WalkMem::commit`]), so a host peek
+/// collected and applied by the caller ([`commit`]), so a host peek
 /// (`set_ad` false) needs only shared access to RAM.
 pub(crate) struct WalkMem<'a> {
     pub ram: &'a Ram,

@@ -1,0 +1,163 @@
+//! Control transfers, a block's last op: conditional branches, `jal`,
+//! `jalr` and loop closers, each with an optional simple ALU op fused in
+//! front.
+
+use vmlab_isa::BranchCond;
+
+use super::alu::{alu, kind, operand, simple};
+use super::decode::Op;
+use super::{Handler, TOp, again, goto, missing_op};
+use crate::block::BlockCache;
+use crate::machine::Machine;
+
+/// Branch condition `cond` (its index in `BranchCond::ALL`) on `a` and
+/// `b`. Callers pass a constant: this folds to one compare.
+#[inline(always)]
+fn compare(cond: u8, a: u32, b: u32) -> bool {
+    BranchCond::ALL[usize::from(cond) % BranchCond::ALL.len()].holds(a, b)
+}
+
+/// No ALU op in front of a closer or transfer.
+const NO_PRE: u8 = kind::COUNT as u8;
+
+/// The ALU op `PRE` fused in front of a closer or transfer, if any:
+/// `z = x PRE (y | imm2)`.
+#[inline(always)]
+fn pre<const PRE: u8>(m: &mut Machine, op: &TOp) {
+    if PRE != NO_PRE {
+        let v = alu::<PRE>(reg!(m, op.x), operand::<PRE>(m, op.y, op.imm2));
+        reg!(m, op.z) = v;
+    }
+}
+
+/// A loop closer, a block's last op (see `Op::Closer`): first the ALU op
+/// `PRE` fused in front of it, if any (`z = x PRE (y | imm2)`), then
+/// `d = a + (imm | b)`, then back to the block's start if `d` compares
+/// with `c` as `C` says, else on.
+fn closer<const PRE: u8, const C: u8>(
+    m: &mut Machine,
+    c: &BlockCache,
+    ops: &[TOp],
+    left: usize,
+    ep: u64,
+) -> u64 {
+    let op = op!(ops);
+    pre::<PRE>(m, op);
+    let addend = if C >= 6 { reg!(m, op.b) } else { op.imm };
+    let v = reg!(m, op.a).wrapping_add(addend);
+    reg!(m, op.d) = v;
+    let w = reg!(m, op.c);
+    if compare(C % 6, v, w) {
+        return again(m, c, op, left, ep);
+    }
+    goto(m, c, left, ep, op.n, op.after())
+}
+
+/// Every loop closer's handler, by the ALU op in front (or [`NO_PRE`]) and
+/// the closer's kind.
+#[rustfmt::skip]
+static CLOSERS: [[Handler; 12]; kind::COUNT + 1] = table!(
+    closer,
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, NO_PRE],
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
+);
+
+/// Conditional branches, `jal` and `jalr`, a block's last op, by number:
+/// the branch conditions in `BranchCond` order, then these two.
+const JAL: u8 = 6;
+const JALR: u8 = 7;
+
+/// A control transfer, a block's last op: first the ALU op `PRE` fused in
+/// front of it, if any; then, as `T` says, a branch to `imm` if `a`
+/// compares with `b` (else on), `jal` (`d = pc + 4`, to `imm`) or `jalr`
+/// (to `a + imm`, read before `d = pc + 4` is written).
+fn transfer<const PRE: u8, const T: u8>(
+    m: &mut Machine,
+    c: &BlockCache,
+    ops: &[TOp],
+    left: usize,
+    ep: u64,
+) -> u64 {
+    let op = op!(ops);
+    pre::<PRE>(m, op);
+    let target = match T {
+        JAL => {
+            reg!(m, op.d) = op.after();
+            op.imm
+        }
+        JALR => {
+            let target = reg!(m, op.a).wrapping_add(op.imm);
+            reg!(m, op.d) = op.after();
+            target
+        }
+        _ => {
+            if compare(T, reg!(m, op.a), reg!(m, op.b)) {
+                op.imm
+            } else {
+                op.after()
+            }
+        }
+    };
+    goto(m, c, left, ep, op.n, target)
+}
+
+/// Every control transfer's handler, by the ALU op in front (or
+/// [`NO_PRE`]) and the transfer's number.
+#[rustfmt::skip]
+static TRANSFERS: [[Handler; 8]; kind::COUNT + 1] = table!(
+    transfer,
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, NO_PRE],
+    [0, 1, 2, 3, 4, 5, 6, 7]
+);
+
+/// A control transfer or loop closer `last` (at `pc`, the block's `n`th
+/// instruction; the block's first op at arena index `first`) with the
+/// simple ALU op `pre` fused in front of it, if it is one.
+pub(super) fn lower_last(pre: Option<Op>, last: Op, pc: u32, n: u8, first: usize) -> Option<TOp> {
+    let (k, z, x, y, imm2) = match pre {
+        Some(op) => simple(op)?,
+        None => (NO_PRE, 0, 0, 0, 0),
+    };
+    let k = usize::from(k);
+    let (f, a, b, c, d, imm) = match last {
+        Op::Closer {
+            d,
+            a,
+            b,
+            c,
+            imm,
+            kind,
+        } => (
+            CLOSERS[k][usize::from(kind % 12)],
+            a,
+            b,
+            c,
+            d,
+            imm as i32 as u32,
+        ),
+        Op::Beq { a, b, target } => (TRANSFERS[k][0], a, b, 0, 0, target),
+        Op::Bne { a, b, target } => (TRANSFERS[k][1], a, b, 0, 0, target),
+        Op::Blt { a, b, target } => (TRANSFERS[k][2], a, b, 0, 0, target),
+        Op::Bge { a, b, target } => (TRANSFERS[k][3], a, b, 0, 0, target),
+        Op::Bltu { a, b, target } => (TRANSFERS[k][4], a, b, 0, 0, target),
+        Op::Bgeu { a, b, target } => (TRANSFERS[k][5], a, b, 0, 0, target),
+        Op::Jal { d, target } => (TRANSFERS[k][usize::from(JAL)], 0, 0, 0, d, target),
+        Op::Jalr { d, a, imm } => (TRANSFERS[k][usize::from(JALR)], a, 0, 0, d, imm),
+        _ => return None,
+    };
+    Some(TOp {
+        f,
+        imm,
+        pc,
+        a,
+        b,
+        c,
+        d,
+        n,
+        x,
+        y,
+        z,
+        imm2,
+        first: first as u16,
+    })
+}

@@ -1,0 +1,305 @@
+//! Loads and stores: plain (`a + imm`), indexed (an `add` fused in front),
+//! and groups of word accesses off one base register.
+
+use vmlab_isa::Width;
+
+use super::decode::Op;
+use super::{Handler, TOp, after_slow, end_after, missing_op, stop_at};
+use crate::block::BlockCache;
+use crate::cpu::SINK;
+use crate::machine::Machine;
+
+/// The address of a load or store: `a + imm`, or for an indexed one
+/// (`X`: an `add c, a, b` fused in front of it) `c = a + b` first, then
+/// `c + imm`.
+#[inline(always)]
+fn address<const X: bool>(m: &mut Machine, op: &TOp) -> u32 {
+    let base = if X {
+        let v = reg!(m, op.a).wrapping_add(reg!(m, op.b));
+        reg!(m, op.c) = v;
+        v
+    } else {
+        reg!(m, op.a)
+    };
+    base.wrapping_add(op.imm)
+}
+
+/// The address a slow path recomputes: the fast path already did any add.
+#[inline(always)]
+fn address_again<const X: bool>(m: &Machine, op: &TOp) -> u32 {
+    let base = if X { reg!(m, op.c) } else { reg!(m, op.a) };
+    base.wrapping_add(op.imm)
+}
+
+/// Loads: `d = ext(mem[address])`. The flat window inline; the TLB and the
+/// slow path in a second handler, tail-called, so the fast path saves no
+/// registers.
+macro_rules! loads {
+    ($($name:ident, $slow:ident: $width:expr, $ext:expr;)*) => {$(
+        fn $name<const X: bool>(
+            m: &mut Machine,
+            c: &BlockCache,
+            ops: &[TOp],
+            left: usize,
+            ep: u64,
+        ) -> u64 {
+            let op = op!(ops);
+            let va = address::<X>(m, op);
+            let width: Width = $width;
+            if va & (width.bytes() - 1) == 0 && va < m.mmu.flat {
+                if let Some(raw) = m.mmu.ram.load(va, width) {
+                    #[allow(clippy::redundant_closure_call)]
+                    let v = $ext(raw);
+                    reg!(m, op.d) = v;
+                    next!(m, c, ops, left, ep)
+                }
+            }
+            $slow::<X>(m, c, ops, left, ep)
+        }
+
+        #[inline(never)]
+        fn $slow<const X: bool>(
+            m: &mut Machine,
+            c: &BlockCache,
+            ops: &[TOp],
+            left: usize,
+            ep: u64,
+        ) -> u64 {
+            let op = op!(ops);
+            let va = address_again::<X>(m, op);
+            let mut left = left;
+            let raw = match m.load_other(va, $width) {
+                Ok((v, slow)) => {
+                    if slow {
+                        left = after_slow(m, left, ep);
+                    }
+                    v
+                }
+                Err(stop) => return stop_at(m, op, stop),
+            };
+            #[allow(clippy::redundant_closure_call)]
+            let v = $ext(raw);
+            reg!(m, op.d) = v;
+            next!(m, c, ops, left, ep)
+        }
+    )*};
+}
+
+loads! {
+    lw, lw_slow: Width::Word, |v: u32| v;
+    lh, lh_slow: Width::Half, |v: u32| v as u16 as i16 as u32;
+    lhu, lhu_slow: Width::Half, |v: u32| v;
+    lb, lb_slow: Width::Byte, |v: u32| v as u8 as i8 as u32;
+    lbu, lbu_slow: Width::Byte, |v: u32| v;
+}
+
+/// Stores: `mem[address] = d`. The flat window of unwatched frames inline;
+/// the rest in a second handler, tail-called.
+macro_rules! stores {
+    ($($name:ident, $slow:ident: $width:expr;)*) => {$(
+        fn $name<const X: bool>(
+            m: &mut Machine,
+            c: &BlockCache,
+            ops: &[TOp],
+            left: usize,
+            ep: u64,
+        ) -> u64 {
+            let op = op!(ops);
+            let va = address::<X>(m, op);
+            let value = reg!(m, op.d);
+            let width: Width = $width;
+            if va & (width.bytes() - 1) == 0
+                && va < m.mmu.flat
+                && !m.mmu.frames.store_watched(va)
+                && m.mmu.ram.store(va, width, value)
+            {
+                next!(m, c, ops, left, ep)
+            }
+            $slow::<X>(m, c, ops, left, ep)
+        }
+
+        #[inline(never)]
+        fn $slow<const X: bool>(
+            m: &mut Machine,
+            c: &BlockCache,
+            ops: &[TOp],
+            left: usize,
+            ep: u64,
+        ) -> u64 {
+            let op = op!(ops);
+            let va = address_again::<X>(m, op);
+            let value = reg!(m, op.d);
+            let mut left = left;
+            match m.store_other(va, $width, value) {
+                Ok(false) => {}
+                Ok(true) => left = after_slow(m, left, ep),
+                Err(None) => return end_after(m, op),
+                Err(Some(stop)) => return stop_at(m, op, stop),
+            }
+            next!(m, c, ops, left, ep)
+        }
+    )*};
+}
+
+stores! {
+    sw, sw_slow: Width::Word;
+    sh, sh_slow: Width::Half;
+    sb, sb_slow: Width::Byte;
+}
+
+/// A group of `K` word loads or stores off one base register (`a`): the
+/// `K` ops right after this one. One check for all of them, then each
+/// without its own dispatch, inside one slice of RAM; if the check fails,
+/// the members run one by one. `imm`: the lowest offset; `pc`: the highest minus the lowest. Built
+/// only when every offset is a multiple of 4 and the span under a page, so
+/// one alignment check and the watch bytes of the two ends cover every
+/// member.
+fn group<const STORE: bool, const K: usize>(
+    m: &mut Machine,
+    c: &BlockCache,
+    ops: &[TOp],
+    left: usize,
+    ep: u64,
+) -> u64 {
+    let op = op!(ops);
+    let Some(members) = ops.get(1..=K) else {
+        return missing_op();
+    };
+    let lo = reg!(m, op.a).wrapping_add(op.imm);
+    // Computed wide: a group that wraps around 4 GiB is not in the window.
+    let end = lo as usize + op.pc as usize + 4;
+    let watched = |m: &Machine| {
+        STORE && (m.mmu.frames.store_watched(lo) || m.mmu.frames.store_watched((end - 4) as u32))
+    };
+    if lo & 3 != 0 || end > m.mmu.flat as usize || watched(m) {
+        next!(m, c, ops, left, ep)
+    }
+    if STORE {
+        let Some(window) = m.mmu.ram.as_bytes_mut().get_mut(lo as usize..end) else {
+            next!(m, c, ops, left, ep)
+        };
+        for x in members {
+            let at = x.imm.wrapping_sub(op.imm) as usize;
+            if let Some(w) = window.get_mut(at..at + 4) {
+                w.copy_from_slice(&m.cpu.regs[usize::from(x.d)].to_le_bytes());
+            }
+        }
+    } else {
+        let Some(window) = m.mmu.ram.as_bytes().get(lo as usize..end) else {
+            next!(m, c, ops, left, ep)
+        };
+        for x in members {
+            let at = x.imm.wrapping_sub(op.imm) as usize;
+            if let Some(&[b0, b1, b2, b3]) = window.get(at..at + 4) {
+                m.cpu.regs[usize::from(x.d)] = u32::from_le_bytes([b0, b1, b2, b3]);
+            }
+        }
+    }
+    let rest = &ops[K..];
+    next!(m, c, rest, left, ep)
+}
+
+/// The most members a group takes.
+pub(super) const GROUP_MAX: usize = 4;
+
+/// The header of a group of `ops` (consecutive word loads or stores), if
+/// they qualify: two to [`GROUP_MAX`], one base register, offsets multiples of 4
+/// spanning less than a page, and no load that writes the base.
+pub(super) fn lower_group(ops: &[Op]) -> Option<TOp> {
+    let mut base = None;
+    let mut store = false;
+    let (mut lo, mut hi) = (i32::MAX, i32::MIN);
+    for (k, op) in ops.iter().enumerate() {
+        let (is_store, a, imm) = match *op {
+            Op::Lw { d, a, imm } if d != a => (false, a, imm as i32),
+            Op::Sw { a, imm, .. } => (true, a, imm as i32),
+            _ => return None,
+        };
+        if k == 0 {
+            (base, store) = (Some(a), is_store);
+        } else if base != Some(a) || store != is_store {
+            return None;
+        }
+        if imm % 4 != 0 {
+            return None;
+        }
+        (lo, hi) = (lo.min(imm), hi.max(imm));
+    }
+    let base = base?;
+    let f: Handler = match (store, ops.len()) {
+        (false, 2) => group::<false, 2>,
+        (false, 3) => group::<false, 3>,
+        (false, 4) => group::<false, 4>,
+        (true, 2) => group::<true, 2>,
+        (true, 3) => group::<true, 3>,
+        (true, 4) => group::<true, 4>,
+        _ => return None,
+    };
+    if hi - lo >= 4096 {
+        return None;
+    }
+    Some(TOp {
+        f,
+        imm: lo as u32,
+        pc: (hi - lo) as u32,
+        a: base,
+        b: 0,
+        c: ops.len() as u8,
+        d: 0,
+        n: 0,
+        ..TOp::EMPTY
+    })
+}
+
+/// A load or store's handler (indexed if `X`), base register, data
+/// register (loaded or stored) and offset.
+fn memory_op<const X: bool>(op: Op) -> Option<(Handler, u8, u8, u32)> {
+    Some(match op {
+        Op::Lw { d, a, imm } => (lw::<X>, a, d, imm),
+        Op::Lh { d, a, imm } => (lh::<X>, a, d, imm),
+        Op::Lhu { d, a, imm } => (lhu::<X>, a, d, imm),
+        Op::Lb { d, a, imm } => (lb::<X>, a, d, imm),
+        Op::Lbu { d, a, imm } => (lbu::<X>, a, d, imm),
+        Op::Sw { s, a, imm } => (sw::<X>, a, s, imm),
+        Op::Sh { s, a, imm } => (sh::<X>, a, s, imm),
+        Op::Sb { s, a, imm } => (sb::<X>, a, s, imm),
+        _ => return None,
+    })
+}
+
+/// Lowers the load or store `op` (at `pc`, the block's `n`th instruction),
+/// if it is one.
+pub(super) fn lower_plain(op: Op, pc: u32, n: u8) -> Option<TOp> {
+    let (f, a, d, imm) = memory_op::<false>(op)?;
+    Some(TOp {
+        f,
+        imm,
+        pc,
+        a,
+        d,
+        n,
+        ..TOp::EMPTY
+    })
+}
+
+/// Lowers `add sum, a, b` followed by the load or store `mem` (at `pc`,
+/// the block's `n`th instruction) whose base register is `sum` into one
+/// indexed op, if they are such a pair.
+pub(super) fn lower_indexed(add: Op, mem: Op, pc: u32, n: u8) -> Option<TOp> {
+    let Op::Add { d: sum, a, b } = add else {
+        return None;
+    };
+    let (f, base, d, imm) = memory_op::<true>(mem)?;
+    // `add zero, ...` writes the sink: the memory op's base would read 0.
+    (base == sum && sum != SINK).then_some(TOp {
+        f,
+        imm,
+        pc,
+        a,
+        b,
+        c: sum,
+        d,
+        n,
+        ..TOp::EMPTY
+    })
+}
