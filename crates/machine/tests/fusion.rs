@@ -17,16 +17,6 @@ const S1: Reg = Reg::S1;
 /// Where the data the memory tests use lives.
 const DATA: u32 = 0x4000;
 
-/// Every branch condition.
-const CONDS: [BranchCond; 6] = [
-    BranchCond::Eq,
-    BranchCond::Ne,
-    BranchCond::Lt,
-    BranchCond::Ge,
-    BranchCond::Ltu,
-    BranchCond::Geu,
-];
-
 /// Register values that make every comparison and shift interesting.
 const START: [(Reg, u32); 8] = [
     (T0, 0xFFFF_FFF0),
@@ -117,7 +107,7 @@ fn every_pair_of_alu_ops_runs_as_written() {
 #[test]
 fn alu_ops_in_front_of_branches_and_jumps_run_as_written() {
     for pre in simple_ops(T0, T1, T2) {
-        for cond in CONDS {
+        for cond in BranchCond::ALL {
             // Taken or not, depending on what `pre` left in t0.
             same_both_ways(&[
                 pre,
@@ -149,7 +139,7 @@ fn alu_ops_in_front_of_branches_and_jumps_run_as_written() {
 #[test]
 fn loop_closers_with_an_alu_op_in_front_run_as_written() {
     for pre in simple_ops(S1, S1, T1) {
-        for cond in CONDS {
+        for cond in BranchCond::ALL {
             for step in [
                 addi(A0, A0, 1),
                 addi(A0, A0, -1),
