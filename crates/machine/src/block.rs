@@ -14,7 +14,7 @@ use vmlab_isa::{Access, Exception, Instr, decode};
 
 use crate::exec::{Stop, with_addr};
 use crate::machine::Machine;
-use crate::threaded::{TOp, lower_block};
+use crate::threaded::{Lowered, SEGMENTS, TOp, lower_block};
 use crate::tlb::allow;
 
 /// Longest block, in instructions.
@@ -170,17 +170,24 @@ impl BlockCache {
         (b.valid && b.hpa == hpa && b.va == va && b.generation == generation).then_some(i)
     }
 
-    /// Decodes the block at (`va`, `hpa`) from `code` (the rest of its page)
-    /// into its slot, evicting what was there. Returns the slot and the
-    /// number of bytes decoded.
-    pub(crate) fn fill(&mut self, va: u32, hpa: u32, generation: u32, code: &[u8]) -> (usize, u32) {
+    /// Decodes the block at (`va`, `hpa`) from `page` (the bytes of its
+    /// page) into its slot, evicting what was there. Returns the slot and
+    /// the stretches of the page decoded, as (page offset, bytes).
+    pub(crate) fn fill(
+        &mut self,
+        va: u32,
+        hpa: u32,
+        generation: u32,
+        page: &[u8],
+    ) -> (usize, [(u32, u32); SEGMENTS]) {
         if self.used + SCRATCH > SCRATCH_AT {
             // Start afresh. (The caller bumps the epoch after every fill, so
             // no jump-cache entry survives either.)
             self.clear();
         }
         let start = self.used;
-        let (ops, len) = lower_block(&mut self.arena[..], start, va, code, MAX_BLOCK, true);
+        let Lowered { ops, len, segments } =
+            lower_block(&mut self.arena[..], start, va, page, MAX_BLOCK, true);
         self.used += ops;
         let i = Self::index(hpa);
         self.slots[i] = Block {
@@ -193,14 +200,15 @@ impl BlockCache {
                 len: len as u16,
             },
         };
-        (i, len as u32 * 4)
+        (i, segments)
     }
 
-    /// Lowers the first `limit` instructions of the block at `va` (its
-    /// bytes `code`) into the scratch area, unfused, ending with a plain
-    /// fall-through: for a pass that must stop part-way. Returns its first op.
-    pub(crate) fn fill_partial(&mut self, va: u32, code: &[u8], limit: usize) -> usize {
-        lower_block(&mut self.arena[..], SCRATCH_AT, va, code, limit, false);
+    /// Lowers the first `limit` instructions of the block at `va` (`page`:
+    /// the bytes of its page) into the scratch area, unfused, ending with a
+    /// plain fall-through: for a pass that must stop part-way. Returns its
+    /// first op.
+    pub(crate) fn fill_partial(&mut self, va: u32, page: &[u8], limit: usize) -> usize {
+        lower_block(&mut self.arena[..], SCRATCH_AT, va, page, limit, false);
         SCRATCH_AT
     }
 
@@ -255,14 +263,23 @@ impl Machine {
         }
     }
 
+    /// The bytes of RAM's frame at `frame` (a page's host-physical
+    /// address), as far as RAM goes.
+    pub(crate) fn page(&self, frame: u32) -> &[u8] {
+        let ram = self.mmu.ram.as_bytes();
+        let start = (frame as usize).min(ram.len());
+        let end = (start + PAGE_SIZE as usize).min(ram.len());
+        &ram[start..end]
+    }
+
     #[cold]
     fn decode_block(&mut self, cache: &mut BlockCache, pc: u32, hpa: u32) -> usize {
         let generation = self.mmu.frames.generation(hpa);
-        let start = hpa as usize;
-        let end = start + page_rest(hpa) as usize;
-        let code = &self.mmu.ram.as_bytes()[start..end];
-        let (slot, bytes) = cache.fill(pc, hpa, generation, code);
-        self.mmu.frames.mark_code(hpa, bytes);
+        let frame = hpa & !(PAGE_SIZE - 1);
+        let (slot, segments) = cache.fill(pc, hpa, generation, self.page(frame));
+        for (offset, bytes) in segments {
+            self.mmu.frames.mark_code(frame + offset, bytes);
+        }
         // The slot may have held a block the jump cache still names.
         self.mmu.tlb.bump();
         self.counters.blocks_decoded += 1;

@@ -168,11 +168,8 @@ impl Machine {
         // its page (every TLB fill moves the epoch) and its slot holds it,
         // so this finds it without a walk or a decode.
         let slot = self.fetch_block(cache, pc)?;
-        let hpa = cache.block(slot).hpa;
-        let start = hpa as usize;
-        let end = start + crate::block::page_rest(hpa) as usize;
-        let code = &self.mmu.ram.as_bytes()[start..end];
-        Ok(cache.fill_partial(pc, code, room))
+        let frame = cache.block(slot).hpa & !(vmlab_isa::paging::PAGE_SIZE - 1);
+        Ok(cache.fill_partial(pc, self.page(frame), room))
     }
 
     /// A load the flat path did not serve: the TLB fast path, else the slow

@@ -1,9 +1,11 @@
 //! The interpreter fuses ops (pairs of ALU ops, an ALU op in front of a
 //! branch, jump or loop closer, an add in front of the load or store it
-//! addresses, groups of word loads or stores). A run given one instruction
-//! of budget at a time takes the unfused path (each pass stops after one
-//! instruction), so every program here runs both ways and must end in the
-//! same state: registers, pc, instret, memory and counters.
+//! addresses, groups of word loads or stores) and joins the code a `jal`
+//! goes to within its page onto the block. A run given one instruction of
+//! budget at a time takes the plain path (each pass stops after one
+//! instruction, unfused and unjoined), so every program here runs both ways
+//! and must end in the same state: registers, pc, instret, memory and
+//! counters.
 
 mod common;
 
@@ -300,4 +302,85 @@ fn loops_over_memory_run_as_written() {
         branch(BranchCond::Ne, A0, A3, -8),
         Instr::Halt,
     ]);
+}
+
+#[test]
+fn jumps_within_a_page_join_the_block_and_run_as_written() {
+    let halt = Instr::Halt;
+    // A call and its return, with ALU ops on both sides of the join (they
+    // pair across it).
+    same_both_ways(&[
+        addi(A0, ZERO, 5),
+        jal(RA, 12),
+        addi(A2, A0, 1),
+        halt,
+        alu(AluOp::Add, A0, A0, RA),
+        jalr(ZERO, RA, 0),
+    ]);
+    // A loop closed by a jump back: the jump's target joins the block.
+    same_both_ways(&[
+        addi(T2, ZERO, 30),
+        addi(T2, T2, -1),
+        branch(BranchCond::Eq, T2, ZERO, 12),
+        addi(A0, A0, 3),
+        jal(ZERO, -12),
+        halt,
+    ]);
+    // A loop of straight code and a jump: it joins itself until the block
+    // has all the stretches it may have, then ends by going on to the
+    // jump's target. Runs out of budget both ways.
+    same_both_ways(&[addi(A0, A0, 1), jal(ZERO, -4)]);
+    // Blocks cut at the longest block length just before, at and after a
+    // jump they follow.
+    for filler in 58..=64 {
+        let mut prog = vec![jal(ZERO, 8), halt];
+        prog.extend((0..filler).map(|i| addi(A0, A0, i)));
+        prog.push(jal(ZERO, -4 * (filler + 1)));
+        same_both_ways(&prog);
+    }
+    // A fault in the joined code: the pc and instret say where.
+    same_both_ways(&[
+        jal(RA, 8),
+        halt,
+        addi(T0, ZERO, 1),
+        lw(T1, T0, 0),
+        jalr(ZERO, RA, 0),
+    ]);
+    // A jump to the next page does not join (nor does anything break).
+    let mut far = vec![addi(A0, ZERO, 1), jal(RA, 4096 - 4)];
+    far.resize(1024, halt);
+    far.extend([addi(A0, A0, 7), jalr(ZERO, RA, 0)]);
+    far[2] = addi(A2, A0, 2);
+    far[3] = halt;
+    same_both_ways(&far);
+}
+
+#[test]
+fn stores_into_joined_code_are_seen() {
+    // `f` sits in a line of its own and only ever runs joined onto the
+    // block of its call. Each pass of the loop rewrites f's first
+    // instruction, to `+100` and back to `+1`: the third pass runs a block
+    // decoded in the second, which must have died with the store.
+    const F: i32 = 512;
+    let plus_1 = addi(A0, A0, 1);
+    let [w100, w1] = [words(&[addi(A0, A0, 100)])[0], words(&[plus_1])[0]];
+    let mut prog = li(S1, w100);
+    prog.extend(li(S0, w100 ^ w1));
+    prog.extend([
+        addi(T2, ZERO, 3),
+        addi(A0, ZERO, 0),
+        // loop (index 6): call f, then rewrite it.
+        jal(RA, F - 24),
+        sw(S1, ZERO, F),
+        alu(AluOp::Xor, S1, S1, S0),
+        addi(T2, T2, -1),
+        branch(BranchCond::Ne, T2, ZERO, -16),
+        Instr::Halt,
+    ]);
+    prog.resize(F as usize / 4, Instr::Halt);
+    prog.extend([plus_1, jalr(ZERO, RA, 0)]);
+    same_both_ways(&prog);
+    let mut m = machine(&prog);
+    assert_eq!(m.run(1000), Exit::Halt);
+    assert_eq!(m.reg(A0), 1 + 100 + 1);
 }

@@ -1,55 +1,118 @@
-//! Lowering: a block's instructions to threaded ops, choosing which to fuse.
+//! Lowering: a block's instructions to threaded ops, choosing which to fuse
+//! and which jumps within the page to follow.
 
 use vmlab_isa::AluOp;
+use vmlab_isa::paging::PAGE_SIZE;
 
 use super::alu::{SINGLES, alu_rare, lower_pair, simple};
 use super::control::lower_last;
 use super::decode::{Op, fuse_loop, predecode};
 use super::memory::{GROUP_MAX, lower_group, lower_indexed, lower_plain};
 use super::{Handler, TOp, read_op, system};
-use crate::block::{MAX_BLOCK, form_block};
 
-/// A decoded instruction of a block being built: its op, its pc, and
-/// whether it ends the block (a transfer or a system instruction).
+use crate::block::{MAX_BLOCK, form_block};
+use crate::cpu::SINK;
+
+/// A decoded instruction of a block being built: its op, its pc, how many
+/// of the block's instructions run up to and including it, and whether it
+/// ends the block (a transfer or a system instruction).
 #[derive(Clone, Copy)]
 struct Decoded {
     op: Op,
     pc: u32,
+    n: u8,
     ends: bool,
 }
 
-/// Decodes up to `limit` instructions of the block at `va` (its bytes
-/// `code`, the rest of its page) and writes their threaded ops into `arena`
-/// from index `at`, fusing ops if `fuse`. The ops always end with one that
-/// leaves the block. Returns (ops written, instructions).
+/// Most stretches of code one block's ops may join (see [`lower_block`]).
+pub(crate) const SEGMENTS: usize = 4;
+
+/// What [`lower_block`] built.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Lowered {
+    /// Ops written.
+    pub ops: usize,
+    /// Instructions they run.
+    pub len: usize,
+    /// The stretches of the page they were decoded from, as (page offset,
+    /// bytes); unused entries have no bytes.
+    pub segments: [(u32, u32); SEGMENTS],
+}
+
+/// Decodes up to `limit` instructions of the block at `va` (`page`: the
+/// bytes of its page) and writes their threaded ops into `arena` from
+/// index `at`, fusing ops if `fuse`. The ops always end with one that
+/// leaves the block.
+///
+/// When fusing, a block that ends in a `jal` to an address in the same
+/// page goes on there: the `jal` becomes a write of its link register (or
+/// nothing), and the code at the target joins the block, up to
+/// [`SEGMENTS`] stretches and `limit` instructions in all. One page means
+/// one translation and one code generation: the block is as valid as its
+/// first instruction is. The transfer it saves is the costly part of a
+/// call or a jump back.
 pub(crate) fn lower_block(
     arena: &mut [TOp],
     at: usize,
     va: u32,
-    code: &[u8],
+    page: &[u8],
     limit: usize,
     fuse: bool,
-) -> (usize, usize) {
+) -> Lowered {
     let mut decoded = [Decoded {
         op: Op::System { word: 0 },
         pc: 0,
+        n: 0,
         ends: false,
     }; MAX_BLOCK];
-    let mut n = 0;
-    let mut pc = va;
-    for (instr, w) in form_block(code).zip(code.chunks_exact(4)).take(limit) {
-        let word = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
-        decoded[n] = Decoded {
-            op: predecode(instr, word, pc),
-            pc,
-            ends: instr.ends_block(),
+    let page_base = va & !(PAGE_SIZE - 1);
+    let mut segments = [(0, 0); SEGMENTS];
+    // Entries in `decoded`, and instructions taken (a `j` leaves none).
+    let (mut n, mut len) = (0, 0);
+    // Where control goes after the last instruction taken.
+    let mut next = va;
+    let limit = limit.min(MAX_BLOCK);
+    for segment in segments.iter_mut() {
+        let start = next;
+        let code = page.get((start - page_base) as usize..).unwrap_or(&[]);
+        let mut pc = start;
+        for (instr, w) in form_block(code).zip(code.chunks_exact(4)).take(limit - len) {
+            let word = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+            len += 1;
+            decoded[n] = Decoded {
+                op: predecode(instr, word, pc),
+                pc,
+                n: len as u8,
+                ends: instr.ends_block(),
+            };
+            n += 1;
+            pc = pc.wrapping_add(4);
+        }
+        *segment = (start - page_base, pc.wrapping_sub(start));
+        next = pc;
+        let Some(last) = n.checked_sub(1) else { break };
+        let follow = match decoded[last].op {
+            Op::Jal { d, target } if fuse && decoded[last].ends && len < limit => {
+                (target & !(PAGE_SIZE - 1) == page_base).then_some((d, target))
+            }
+            _ => None,
         };
-        n += 1;
-        pc = pc.wrapping_add(4);
+        let Some((d, target)) = follow else { break };
+        let link = decoded[last].pc.wrapping_add(4);
+        if d == SINK {
+            n -= 1;
+        } else {
+            decoded[last].op = Op::Li { d, imm: link };
+            decoded[last].ends = false;
+        }
+        next = target;
     }
+    let joined = segments[1].1 != 0;
     let ends = n > 0 && decoded[n - 1].ends;
     let mut ops = &decoded[..n];
-    if fuse && n >= 2 {
+    // A loop closer branches back to the block's start by arithmetic on
+    // its own pc: only in a block of one stretch.
+    if fuse && n >= 2 && !joined {
         if let Some(fused) = fuse_loop(ops[n - 2].op, ops[n - 1].op, va) {
             decoded[n - 2] = Decoded {
                 op: fused,
@@ -58,7 +121,7 @@ pub(crate) fn lower_block(
             ops = &decoded[..n - 1];
         }
     }
-    let count = |d: &Decoded| (d.pc.wrapping_sub(va) / 4 + 1) as u8;
+    let count = |d: &Decoded| d.n;
     let mut k = at;
     // Ops up to here are members of a group whose header is written.
     let mut grouped = 0;
@@ -111,12 +174,15 @@ pub(crate) fn lower_block(
         k += 1;
     }
     if !ends {
-        // Falls through: to the instruction after the last one.
-        let pc = va.wrapping_add(4 * n as u32).wrapping_sub(4);
-        arena[k] = end_op(pc, n as u8);
+        // Falls through (or was cut short after a `jal` it followed).
+        arena[k] = end_op(next, len as u8);
         k += 1;
     }
-    (k - at, n)
+    Lowered {
+        ops: k - at,
+        len,
+        segments,
+    }
 }
 
 /// True when `op` can join a group that `first` starts: word loads (that
@@ -169,11 +235,11 @@ fn lower(op: Op, pc: u32, n: u8, first: usize) -> TOp {
     }
 }
 
-/// The op that ends a block of `n` instructions, the last at `pc`, without
-/// a transfer.
-pub(crate) fn end_op(pc: u32, n: u8) -> TOp {
+/// The op that ends a block of `n` instructions without a transfer of its
+/// own: on to `next`.
+pub(crate) fn end_op(next: u32, n: u8) -> TOp {
     TOp {
-        pc,
+        imm: next,
         n,
         ..TOp::EMPTY
     }

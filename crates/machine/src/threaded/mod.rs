@@ -218,14 +218,15 @@ mod decode;
 mod lowering;
 mod memory;
 
-pub(crate) use lowering::lower_block;
+pub(crate) use lowering::{Lowered, SEGMENTS, lower_block};
 
 /// The end of a block that does not transfer (the end of its page,
 /// [`MAX_BLOCK`](crate::block::MAX_BLOCK) instructions, or a partial pass):
-/// on to the instruction after its last one. Also fills unused arena slots.
+/// on to `imm`, the instruction after its last one. Also fills unused arena
+/// slots.
 fn end(m: &mut Machine, c: &BlockCache, ops: &[TOp], left: usize, ep: u64) -> u64 {
     let op = op!(ops);
-    goto(m, c, left, ep, op.n, op.after())
+    goto(m, c, left, ep, op.n, op.imm)
 }
 
 /// `csrr`/`getf` mid-block (`imm`: the word): reads counters exactly.
