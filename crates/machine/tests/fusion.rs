@@ -384,3 +384,74 @@ fn stores_into_joined_code_are_seen() {
     assert_eq!(m.run(1000), Exit::Halt);
     assert_eq!(m.reg(A0), 1 + 100 + 1);
 }
+
+#[test]
+fn code_after_a_branch_joins_the_block_and_runs_as_written() {
+    let halt = Instr::Halt;
+    let rel = |from: i32, to: i32| 4 * (to - from);
+    // Branches in a row, each not taken or taken (a side exit) in turn.
+    for taken in 0..4 {
+        let mut prog = vec![addi(T2, ZERO, taken)];
+        for k in 0..4 {
+            // Taken when t2 == k: on to the halt at the end, a2 = k.
+            prog.push(addi(A2, ZERO, k));
+            prog.push(branch(BranchCond::Eq, T2, A2, rel(2 + 3 * k, 14)));
+            prog.push(addi(A3, A3, 1));
+        }
+        prog.extend([addi(A0, A0, 9), halt]);
+        same_both_ways(&prog);
+    }
+    // A loop with a break in it, and a fault after a branch not taken.
+    same_both_ways(&[
+        addi(T2, ZERO, 20),
+        addi(T2, T2, -1),
+        branch(BranchCond::Eq, T2, A0, rel(2, 5)),
+        addi(A2, A2, 1),
+        branch(BranchCond::Ne, T2, ZERO, rel(4, 1)),
+        halt,
+    ]);
+    same_both_ways(&[branch(BranchCond::Eq, A0, ZERO, 8), lw(T0, A1, 2), halt]);
+    // A branch on the last word of a page: what follows is not joined.
+    let mut edge = vec![jal(ZERO, 4096 - 8)];
+    edge.resize(1022, halt);
+    edge.extend([
+        addi(A0, A0, 1),
+        branch(BranchCond::Eq, A0, ZERO, -4),
+        addi(A2, A0, 5),
+        halt,
+    ]);
+    same_both_ways(&edge);
+    // Recursive fib(12): calls, returns and the branch on n < 2, joined and
+    // unrolled.
+    let fib = 4;
+    let ret = fib + 17;
+    let prog = [
+        Instr::Lui { rd: SP, imm: 8 },
+        addi(A0, ZERO, 12),
+        jal(RA, rel(2, fib)),
+        halt,
+        // fib (4):
+        addi(T0, ZERO, 2),
+        branch(BranchCond::Ltu, A0, T0, rel(fib + 1, ret)),
+        addi(SP, SP, -12),
+        sw(RA, SP, 0),
+        sw(S0, SP, 4),
+        sw(S1, SP, 8),
+        addi(S0, A0, 0),
+        addi(A0, S0, -1),
+        jal(RA, rel(fib + 8, fib)),
+        addi(S1, A0, 0),
+        addi(A0, S0, -2),
+        jal(RA, rel(fib + 11, fib)),
+        alu(AluOp::Add, A0, A0, S1),
+        lw(RA, SP, 0),
+        lw(S0, SP, 4),
+        lw(S1, SP, 8),
+        addi(SP, SP, 12),
+        jalr(ZERO, RA, 0),
+    ];
+    same_both_ways(&prog);
+    let mut m = machine(&prog);
+    assert_eq!(m.run(100_000), Exit::Halt);
+    assert_eq!(m.reg(A0), 144);
+}

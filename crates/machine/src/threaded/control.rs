@@ -5,7 +5,7 @@
 use vmlab_isa::BranchCond;
 
 use super::alu::{alu, kind, operand, simple};
-use super::decode::Op;
+use super::decode::{Op, branch};
 use super::{Handler, TOp, again, goto, missing_op};
 use crate::block::BlockCache;
 use crate::machine::Machine;
@@ -110,6 +110,60 @@ static TRANSFERS: [[Handler; 8]; kind::COUNT + 1] = table!(
     [0, 1, 2, 3, 4, 5, 6, 7]
 );
 
+/// A side exit: a conditional branch in the middle of a block whose code
+/// goes on after it (see `lowering::lower_block`). First the ALU op `PRE`
+/// in front of it, if any; then to `imm` if `a` compares with `b` as `C`
+/// says (the block ends there), else on to the next op. (The room left was
+/// counted for the whole block, so a side exit chains with less room than
+/// it has: never more.)
+fn side<const PRE: u8, const C: u8>(
+    m: &mut Machine,
+    c: &BlockCache,
+    ops: &[TOp],
+    left: usize,
+    ep: u64,
+) -> u64 {
+    let op = op!(ops);
+    pre::<PRE>(m, op);
+    if compare(C, reg!(m, op.a), reg!(m, op.b)) {
+        return goto(m, c, left, ep, op.n, op.imm);
+    }
+    next!(m, c, ops, left, ep)
+}
+
+/// Every side exit's handler, by the ALU op in front (or [`NO_PRE`]) and
+/// the branch condition.
+#[rustfmt::skip]
+static SIDES: [[Handler; 6]; kind::COUNT + 1] = table!(
+    side,
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, NO_PRE],
+    [0, 1, 2, 3, 4, 5]
+);
+
+/// The conditional branch `op` (at `pc`, the block's `n`th instruction) as
+/// a side exit, with the simple ALU op `pre` fused in front of it, if it is
+/// one.
+pub(super) fn lower_side(pre: Option<Op>, op: Op, pc: u32, n: u8) -> Option<TOp> {
+    let (k, z, x, y, imm2) = match pre {
+        Some(op) => simple(op)?,
+        None => (NO_PRE, 0, 0, 0, 0),
+    };
+    let (cond, a, b, target) = branch(op)?;
+    Some(TOp {
+        f: SIDES[usize::from(k)][usize::from(cond)],
+        imm: target,
+        pc,
+        a,
+        b,
+        n,
+        x,
+        y,
+        z,
+        imm2,
+        ..TOp::EMPTY
+    })
+}
+
 /// A control transfer or loop closer `last` (at `pc`, the block's `n`th
 /// instruction; the block's first op at arena index `first`) with the
 /// simple ALU op `pre` fused in front of it, if it is one.
@@ -135,15 +189,12 @@ pub(super) fn lower_last(pre: Option<Op>, last: Op, pc: u32, n: u8, first: usize
             d,
             imm as i32 as u32,
         ),
-        Op::Beq { a, b, target } => (TRANSFERS[k][0], a, b, 0, 0, target),
-        Op::Bne { a, b, target } => (TRANSFERS[k][1], a, b, 0, 0, target),
-        Op::Blt { a, b, target } => (TRANSFERS[k][2], a, b, 0, 0, target),
-        Op::Bge { a, b, target } => (TRANSFERS[k][3], a, b, 0, 0, target),
-        Op::Bltu { a, b, target } => (TRANSFERS[k][4], a, b, 0, 0, target),
-        Op::Bgeu { a, b, target } => (TRANSFERS[k][5], a, b, 0, 0, target),
         Op::Jal { d, target } => (TRANSFERS[k][usize::from(JAL)], 0, 0, 0, d, target),
         Op::Jalr { d, a, imm } => (TRANSFERS[k][usize::from(JALR)], a, 0, 0, d, imm),
-        _ => return None,
+        _ => {
+            let (cond, a, b, target) = branch(last)?;
+            (TRANSFERS[k][usize::from(cond)], a, b, 0, 0, target)
+        }
     };
     Some(TOp {
         f,

@@ -69,30 +69,29 @@ pub(crate) enum Op {
     System { word: u32 },
 }
 
+/// A conditional branch's parts: (condition, its index in
+/// `BranchCond::ALL`; the two registers compared; the target).
+pub(super) fn branch(op: Op) -> Option<(u8, u8, u8, u32)> {
+    let (cond, a, b, target) = match op {
+        Op::Beq { a, b, target } => (0, a, b, target),
+        Op::Bne { a, b, target } => (1, a, b, target),
+        Op::Blt { a, b, target } => (2, a, b, target),
+        Op::Bge { a, b, target } => (3, a, b, target),
+        Op::Bltu { a, b, target } => (4, a, b, target),
+        Op::Bgeu { a, b, target } => (5, a, b, target),
+        _ => return None,
+    };
+    Some((cond, a, b, target))
+}
+
 /// The loop closer for a block's last two ops, if they close a loop: an
 /// `addi`/`add` whose result the final branch (back to the block's start
 /// `va`) compares.
 pub(super) fn fuse_loop(first: Op, last: Op, va: u32) -> Option<Op> {
-    let (x, c, target) = match last {
-        Op::Beq { a, b, target }
-        | Op::Bne { a, b, target }
-        | Op::Blt { a, b, target }
-        | Op::Bge { a, b, target }
-        | Op::Bltu { a, b, target }
-        | Op::Bgeu { a, b, target } => (a, b, target),
-        _ => return None,
-    };
+    let (cond, x, c, target) = branch(last)?;
     if target != va || c == x {
         return None;
     }
-    let cond = match last {
-        Op::Beq { .. } => 0,
-        Op::Bne { .. } => 1,
-        Op::Blt { .. } => 2,
-        Op::Bge { .. } => 3,
-        Op::Bltu { .. } => 4,
-        _ => 5,
-    };
     match first {
         Op::Addi { d, a, imm } if d == x => Some(Op::Closer {
             d,

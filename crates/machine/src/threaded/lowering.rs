@@ -5,8 +5,8 @@ use vmlab_isa::AluOp;
 use vmlab_isa::paging::PAGE_SIZE;
 
 use super::alu::{SINGLES, alu_rare, lower_pair, simple};
-use super::control::lower_last;
-use super::decode::{Op, fuse_loop, predecode};
+use super::control::{lower_last, lower_side};
+use super::decode::{Op, branch, fuse_loop, predecode};
 use super::memory::{GROUP_MAX, lower_group, lower_indexed, lower_plain};
 use super::{Handler, TOp, read_op, system};
 
@@ -14,14 +14,16 @@ use crate::block::{MAX_BLOCK, form_block};
 use crate::cpu::SINK;
 
 /// A decoded instruction of a block being built: its op, its pc, how many
-/// of the block's instructions run up to and including it, and whether it
-/// ends the block (a transfer or a system instruction).
+/// of the block's instructions run up to and including it, whether it ends
+/// the block (a transfer or a system instruction), and whether it is a
+/// conditional branch the block goes on after (a side exit).
 #[derive(Clone, Copy)]
 struct Decoded {
     op: Op,
     pc: u32,
     n: u8,
     ends: bool,
+    side: bool,
 }
 
 /// Most stretches of code one block's ops may join (see [`lower_block`]).
@@ -64,6 +66,7 @@ pub(crate) fn lower_block(
         pc: 0,
         n: 0,
         ends: false,
+        side: false,
     }; MAX_BLOCK];
     let page_base = va & !(PAGE_SIZE - 1);
     let mut segments = [(0, 0); SEGMENTS];
@@ -72,7 +75,7 @@ pub(crate) fn lower_block(
     // Where control goes after the last instruction taken.
     let mut next = va;
     let limit = limit.min(MAX_BLOCK);
-    for segment in segments.iter_mut() {
+    for (s, segment) in segments.iter_mut().enumerate() {
         let start = next;
         let code = page.get((start - page_base) as usize..).unwrap_or(&[]);
         let mut pc = start;
@@ -84,6 +87,7 @@ pub(crate) fn lower_block(
                 pc,
                 n: len as u8,
                 ends: instr.ends_block(),
+                side: false,
             };
             n += 1;
             pc = pc.wrapping_add(4);
@@ -91,21 +95,37 @@ pub(crate) fn lower_block(
         *segment = (start - page_base, pc.wrapping_sub(start));
         next = pc;
         let Some(last) = n.checked_sub(1) else { break };
-        let follow = match decoded[last].op {
-            Op::Jal { d, target } if fuse && decoded[last].ends && len < limit => {
-                (target & !(PAGE_SIZE - 1) == page_base).then_some((d, target))
-            }
-            _ => None,
-        };
-        let Some((d, target)) = follow else { break };
-        let link = decoded[last].pc.wrapping_add(4);
-        if d == SINK {
-            n -= 1;
-        } else {
-            decoded[last].op = Op::Li { d, imm: link };
-            decoded[last].ends = false;
+        let d = decoded[last];
+        if !(fuse && d.ends && len < limit && s + 1 < SEGMENTS) {
+            break;
         }
-        next = target;
+        let in_page = |to: u32| to & !(PAGE_SIZE - 1) == page_base;
+        if let Op::Jal { d: link, target } = d.op {
+            if !in_page(target) {
+                break;
+            }
+            if link == SINK {
+                n -= 1;
+            } else {
+                decoded[last].op = Op::Li {
+                    d: link,
+                    imm: d.pc.wrapping_add(4),
+                };
+                decoded[last].ends = false;
+            }
+            next = target;
+        } else if let Some((_, _, _, target)) = branch(d.op) {
+            // A branch back to the start may close a loop (below).
+            let on = d.pc.wrapping_add(4);
+            if target == va || !in_page(on) {
+                break;
+            }
+            decoded[last].side = true;
+            decoded[last].ends = false;
+            next = on;
+        } else {
+            break;
+        }
     }
     let joined = segments[1].1 != 0;
     let ends = n > 0 && decoded[n - 1].ends;
@@ -151,8 +171,12 @@ pub(crate) fn lower_block(
                 let addresses_next = ops
                     .get(i + 2)
                     .is_some_and(|third| lower_indexed(second.op, third.op, third.pc, 0).is_some());
-                lower_indexed(first.op, second.op, second.pc, count(second))
-                    .or_else(|| lower_last(Some(first.op), second.op, second.pc, count(second), at))
+                let (pc, n) = (second.pc, count(second));
+                lower_indexed(first.op, second.op, pc, n)
+                    .or_else(|| match second.side {
+                        true => lower_side(Some(first.op), second.op, pc, n),
+                        false => lower_last(Some(first.op), second.op, pc, n, at),
+                    })
                     .or_else(|| {
                         (!addresses_next)
                             .then(|| lower_pair(first.op, second.op))
@@ -168,7 +192,11 @@ pub(crate) fn lower_block(
             }
             None => {
                 i += 1;
-                lower(first.op, first.pc, count(&first), at)
+                let side = first
+                    .side
+                    .then(|| lower_side(None, first.op, first.pc, first.n));
+                side.flatten()
+                    .unwrap_or_else(|| lower(first.op, first.pc, count(&first), at))
             }
         };
         k += 1;
