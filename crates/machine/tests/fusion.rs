@@ -455,3 +455,44 @@ fn code_after_a_branch_joins_the_block_and_runs_as_written() {
     assert_eq!(m.run(100_000), Exit::Halt);
     assert_eq!(m.reg(A0), 144);
 }
+
+#[test]
+fn loops_of_one_load_or_store_run_as_written() {
+    // A block of one load or store (plain, or indexed by an add) and a loop
+    // closer runs as one loop; here with every simple ALU op in front of
+    // the closer, reading the loaded value.
+    let loads = [LoadOp::Lw, LoadOp::Lh, LoadOp::Lhu, LoadOp::Lb, LoadOp::Lbu];
+    let mut bodies: Vec<Vec<Instr>> = Vec::new();
+    for op in loads {
+        bodies.push(vec![load(op, T0, A1, 2)]);
+        bodies.push(vec![alu(AluOp::Add, T2, A1, A0), load(op, T0, T2, 1)]);
+    }
+    for width in [Width::Word, Width::Half, Width::Byte] {
+        bodies.push(vec![store(width, S1, A1, 0)]);
+        bodies.push(vec![alu(AluOp::Add, T2, A1, A0), store(width, S1, T2, 0)]);
+    }
+    for body in &bodies {
+        for pre in simple_ops(S1, S1, T0) {
+            let mut prog = vec![addi(A3, ZERO, 40), addi(A0, ZERO, 0)];
+            let start = prog.len() as i32;
+            prog.extend(body.iter().copied());
+            prog.push(pre);
+            prog.push(addi(A0, A0, 4));
+            let here = prog.len() as i32;
+            prog.push(branch(BranchCond::Ltu, A0, A3, 4 * (start - here)));
+            prog.push(Instr::Halt);
+            same_both_ways(&prog);
+        }
+    }
+    // Long enough that chains run out of room inside the loop (they return
+    // to the main loop every 1024 instructions at most).
+    same_both_ways(&[
+        Instr::Lui { rd: A3, imm: 1 },
+        addi(A0, ZERO, 0),
+        alu(AluOp::Add, T2, A1, A0),
+        store(Width::Byte, S1, T2, 0),
+        addi(A0, A0, 1),
+        branch(BranchCond::Ltu, A0, A3, -12),
+        Instr::Halt,
+    ]);
+}

@@ -44,6 +44,24 @@ pub(super) fn alu<const K: u8>(a: u32, b: u32) -> u32 {
     AluOp::ALL[usize::from(k)].apply(a, b).unwrap_or(0)
 }
 
+/// Simple ALU op `k` (known only at run time) on `x` and register `y` or
+/// `imm`, as [`alu`] and [`operand`] do for a constant kind.
+#[inline(always)]
+pub(super) fn alu_dyn(m: &Machine, k: u8, x: u8, y: u8, imm: u32) -> u32 {
+    if k == kind::LI {
+        return imm;
+    }
+    let (k, b) = if k >= kind::ADDI {
+        (k - kind::ADDI, imm)
+    } else {
+        (k, reg!(m, y))
+    };
+    match AluOp::ALL.get(usize::from(k)) {
+        Some(op) => op.apply(reg!(m, x), b).unwrap_or(0),
+        None => 0,
+    }
+}
+
 /// The second operand of simple ALU op `K`: register `r`, or `imm`.
 #[inline(always)]
 pub(super) fn operand<const K: u8>(m: &Machine, r: u8, imm: u32) -> u32 {

@@ -13,12 +13,12 @@ use crate::machine::Machine;
 /// Branch condition `cond` (its index in `BranchCond::ALL`) on `a` and
 /// `b`. Callers pass a constant: this folds to one compare.
 #[inline(always)]
-fn compare(cond: u8, a: u32, b: u32) -> bool {
+pub(super) fn compare(cond: u8, a: u32, b: u32) -> bool {
     BranchCond::ALL[usize::from(cond) % BranchCond::ALL.len()].holds(a, b)
 }
 
 /// No ALU op in front of a closer or transfer.
-const NO_PRE: u8 = kind::COUNT as u8;
+pub(super) const NO_PRE: u8 = kind::COUNT as u8;
 
 /// The ALU op `PRE` fused in front of a closer or transfer, if any:
 /// `z = x PRE (y | imm2)`.
@@ -210,5 +210,6 @@ pub(super) fn lower_last(pre: Option<Op>, last: Op, pc: u32, n: u8, first: usize
         z,
         imm2,
         first: first as u16,
+        k: k as u8,
     })
 }

@@ -7,7 +7,7 @@ use vmlab_isa::paging::PAGE_SIZE;
 use super::alu::{SINGLES, alu_rare, lower_pair, simple};
 use super::control::{lower_last, lower_side};
 use super::decode::{Op, branch, fuse_loop, predecode};
-use super::memory::{GROUP_MAX, lower_group, lower_indexed, lower_plain};
+use super::memory::{GROUP_MAX, lower_group, lower_indexed, lower_mem_loop, lower_plain};
 use super::{Handler, TOp, read_op, system};
 
 use crate::block::{MAX_BLOCK, form_block};
@@ -200,6 +200,19 @@ pub(crate) fn lower_block(
             }
         };
         k += 1;
+    }
+    // A loop of one load or store (plain or indexed) and its closer runs
+    // as one Rust loop.
+    if let (true, 2, Some(Op::Closer { kind, .. })) =
+        (fuse && !joined, k - at, ops.last().map(|d| d.op))
+    {
+        let mem = match (ops[0].op, ops.get(1).map(|d| d.op)) {
+            (Op::Add { .. }, Some(mem)) => lower_mem_loop(mem, true, kind),
+            (mem, _) => lower_mem_loop(mem, false, kind),
+        };
+        if let Some(f) = mem {
+            arena[at].f = f;
+        }
     }
     if !ends {
         // Falls through (or was cut short after a `jal` it followed).

@@ -3,8 +3,10 @@
 
 use vmlab_isa::Width;
 
+use super::alu::alu_dyn;
+use super::control::{NO_PRE, compare};
 use super::decode::Op;
-use super::{Handler, TOp, after_slow, end_after, missing_op, stop_at};
+use super::{Handler, NEXT, TOp, after_slow, end_after, goto, missing_op, stop_at};
 use crate::block::BlockCache;
 use crate::cpu::SINK;
 use crate::machine::Machine;
@@ -31,6 +33,26 @@ fn address_again<const X: bool>(m: &Machine, op: &TOp) -> u32 {
     base.wrapping_add(op.imm)
 }
 
+/// A load's fast path: aligned, in the flat window.
+#[inline(always)]
+fn load_fast(m: &Machine, va: u32, width: Width) -> Option<u32> {
+    if va & (width.bytes() - 1) == 0 && va < m.mmu.flat {
+        m.mmu.ram.load(va, width)
+    } else {
+        None
+    }
+}
+
+/// A store's fast path: aligned, in the flat window, to a frame no one
+/// watches. False if it did not store.
+#[inline(always)]
+fn store_fast(m: &mut Machine, va: u32, width: Width, value: u32) -> bool {
+    va & (width.bytes() - 1) == 0
+        && va < m.mmu.flat
+        && !m.mmu.frames.store_watched(va)
+        && m.mmu.ram.store(va, width, value)
+}
+
 /// Loads: `d = ext(mem[address])`. The flat window inline; the TLB and the
 /// slow path in a second handler, tail-called, so the fast path saves no
 /// registers.
@@ -45,14 +67,11 @@ macro_rules! loads {
         ) -> u64 {
             let op = op!(ops);
             let va = address::<X>(m, op);
-            let width: Width = $width;
-            if va & (width.bytes() - 1) == 0 && va < m.mmu.flat {
-                if let Some(raw) = m.mmu.ram.load(va, width) {
-                    #[allow(clippy::redundant_closure_call)]
-                    let v = $ext(raw);
-                    reg!(m, op.d) = v;
-                    next!(m, c, ops, left, ep)
-                }
+            if let Some(raw) = load_fast(m, va, $width) {
+                #[allow(clippy::redundant_closure_call)]
+                let v = $ext(raw);
+                reg!(m, op.d) = v;
+                next!(m, c, ops, left, ep)
             }
             $slow::<X>(m, c, ops, left, ep)
         }
@@ -107,12 +126,7 @@ macro_rules! stores {
             let op = op!(ops);
             let va = address::<X>(m, op);
             let value = reg!(m, op.d);
-            let width: Width = $width;
-            if va & (width.bytes() - 1) == 0
-                && va < m.mmu.flat
-                && !m.mmu.frames.store_watched(va)
-                && m.mmu.ram.store(va, width, value)
-            {
+            if store_fast(m, va, $width, value) {
                 next!(m, c, ops, left, ep)
             }
             $slow::<X>(m, c, ops, left, ep)
@@ -197,6 +211,132 @@ fn group<const STORE: bool, const K: usize>(
     }
     let rest = &ops[K..];
     next!(m, c, rest, left, ep)
+}
+
+/// Loads and stores by number: loads in the order `lw`, `lh`, `lhu`,
+/// `lb`, `lbu`, then stores `sw`, `sh`, `sb`.
+const STORES: u8 = 5;
+
+/// The width of load or store number `m`.
+#[inline(always)]
+const fn width(m: u8) -> Width {
+    match m {
+        0 | 5 => Width::Word,
+        1 | 2 | 6 => Width::Half,
+        _ => Width::Byte,
+    }
+}
+
+/// What load number `m` makes of the bytes it read.
+#[inline(always)]
+const fn extend(m: u8, raw: u32) -> u32 {
+    match m {
+        1 => raw as u16 as i16 as u32,
+        3 => raw as u8 as i8 as u32,
+        _ => raw,
+    }
+}
+
+/// The slow handler of each load and store, plain and indexed.
+#[rustfmt::skip]
+static SLOWS: [[Handler; 2]; 8] = [
+    [lw_slow::<false>, lw_slow::<true>], [lh_slow::<false>, lh_slow::<true>],
+    [lhu_slow::<false>, lhu_slow::<true>], [lb_slow::<false>, lb_slow::<true>],
+    [lbu_slow::<false>, lbu_slow::<true>], [sw_slow::<false>, sw_slow::<true>],
+    [sh_slow::<false>, sh_slow::<true>], [sb_slow::<false>, sb_slow::<true>],
+];
+
+/// A loop of one load or store: a block of just that op (load or store
+/// number `MX / 2`, indexed if `MX` is odd) and a loop closer of kind `C`
+/// (`ops[1]`, with the kind of the ALU op in front of it in `k`). Runs the
+/// two as one Rust loop: a pass that goes back to the start needs no
+/// dispatch and no lookup. Anything off the fast path leaves the loop for
+/// the load's or store's slow handler, which goes on to the closer op as
+/// written; the closer op comes back here.
+fn mem_loop<const MX: u8, const C: u8>(
+    m: &mut Machine,
+    c: &BlockCache,
+    ops: &[TOp],
+    left: usize,
+    ep: u64,
+) -> u64 {
+    let (kind, x) = (MX / 2, MX % 2 == 1);
+    let op = op!(ops);
+    let Some(cl) = ops.get(1) else {
+        return missing_op();
+    };
+    let n = usize::from(cl.n);
+    let mut left = left;
+    loop {
+        let va = if x {
+            address::<true>(m, op)
+        } else {
+            address::<false>(m, op)
+        };
+        let done = if kind < STORES {
+            match load_fast(m, va, width(kind)) {
+                Some(raw) => {
+                    reg!(m, op.d) = extend(kind, raw);
+                    true
+                }
+                None => false,
+            }
+        } else {
+            let value = reg!(m, op.d);
+            store_fast(m, va, width(kind), value)
+        };
+        if !done {
+            let slow = SLOWS[usize::from(kind % 8)][usize::from(x)];
+            return slow(m, c, ops, left, ep);
+        }
+        if cl.k != NO_PRE {
+            let v = alu_dyn(m, cl.k, cl.x, cl.y, cl.imm2);
+            reg!(m, cl.z) = v;
+        }
+        let addend = if C >= 6 { reg!(m, cl.b) } else { cl.imm };
+        let v = reg!(m, cl.a).wrapping_add(addend);
+        reg!(m, cl.d) = v;
+        if !compare(C % 6, v, reg!(m, cl.c)) {
+            return goto(m, c, left, ep, cl.n, cl.after());
+        }
+        m.cpu.instret += n as u64;
+        if n > left {
+            m.cpu.pc = cl.pc.wrapping_sub(4 * (n as u32 - 1));
+            return NEXT;
+        }
+        left -= n;
+    }
+}
+
+/// Every loop of one load or store, by number (times 2, plus 1 if
+/// indexed) and closer kind.
+#[rustfmt::skip]
+static MEM_LOOPS: [[Handler; 12]; 16] = table!(
+    mem_loop,
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
+);
+
+/// The number of load or store `op` (see [`STORES`]), if it is one.
+fn number(op: Op) -> Option<u8> {
+    Some(match op {
+        Op::Lw { .. } => 0,
+        Op::Lh { .. } => 1,
+        Op::Lhu { .. } => 2,
+        Op::Lb { .. } => 3,
+        Op::Lbu { .. } => 4,
+        Op::Sw { .. } => 5,
+        Op::Sh { .. } => 6,
+        Op::Sb { .. } => 7,
+        _ => return None,
+    })
+}
+
+/// The handler that runs a block of the load or store `mem` (indexed if
+/// `x`) and a loop closer of kind `closer` as one loop.
+pub(super) fn lower_mem_loop(mem: Op, x: bool, closer: u8) -> Option<Handler> {
+    let mx = number(mem)? * 2 + u8::from(x);
+    Some(MEM_LOOPS[usize::from(mx)][usize::from(closer % 12)])
 }
 
 /// The most members a group takes.

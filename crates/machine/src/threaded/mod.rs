@@ -65,7 +65,12 @@ pub(crate) struct TOp {
     pub imm2: u32,
     /// A loop closer's block: the arena index of its first op.
     pub first: u16,
+    /// A loop closer: the kind of the ALU op fused in front of it (as its
+    /// handler's `PRE`), for a loop that runs it from elsewhere.
+    pub k: u8,
 }
+
+const _: () = assert!(std::mem::size_of::<TOp>() == 32);
 
 impl TOp {
     /// The filler of unused arena slots (never run: every block ends with
@@ -84,6 +89,7 @@ impl TOp {
         z: 0,
         imm2: 0,
         first: 0,
+        k: 0,
     };
 
     /// Instructions of the block before this op's last one.
