@@ -217,6 +217,21 @@ fn groups_of_word_loads_and_stores_run_as_written() {
     // A group whose base is misaligned runs its members one by one: the
     // first traps.
     same_both_ways(&[addi(A1, A1, 2), lw(T0, A1, 0), lw(T1, A1, 4), Instr::Halt]);
+    // An addi of the base in front of a group (a stack frame's prologue)
+    // joins it; also when the group then runs member by member.
+    same_both_ways(&[
+        addi(A1, A1, 16),
+        sw(S1, A1, 0),
+        sw(T0, A1, 4),
+        sw(T1, A1, 8),
+        lw(A2, A1, 4),
+        Instr::Halt,
+    ]);
+    same_both_ways(&[addi(A1, A1, -4), lw(T0, A1, 4), lw(T1, A1, 8), Instr::Halt]);
+    same_both_ways(&[addi(A1, A1, 2), sw(S1, A1, 0), sw(T0, A1, 4), Instr::Halt]);
+    // Not of the base, or not in place: the addi stays apart.
+    same_both_ways(&[addi(A0, A0, 4), sw(S1, A1, 0), sw(A0, A1, 4), Instr::Halt]);
+    same_both_ways(&[addi(A1, A0, 4), sw(S1, A1, 0), sw(T0, A1, 4), Instr::Halt]);
     // A group that reaches past the end of RAM.
     same_both_ways(&[
         Instr::Lui { rd: A1, imm: 0x100 },

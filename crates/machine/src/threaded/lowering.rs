@@ -149,19 +149,33 @@ pub(crate) fn lower_block(
     while i < ops.len() {
         let first = ops[i];
         if fuse && i >= grouped {
+            // An `addi base, base, imm` in front of a group off `base`
+            // joins it (a stack frame's prologue).
+            let pre = match first.op {
+                Op::Addi { d, a, imm } if d == a && d != SINK => Some((d, imm)),
+                _ => None,
+            };
+            let from = i + usize::from(pre.is_some());
             let mut members = [first.op; GROUP_MAX];
             let mut run = 0;
-            for d in ops[i..].iter().take(GROUP_MAX) {
-                if !same_group(first.op, d.op) {
-                    break;
+            if let Some(lead) = ops.get(from) {
+                for d in ops[from..].iter().take(GROUP_MAX) {
+                    if !same_group(lead.op, d.op) {
+                        break;
+                    }
+                    members[run] = d.op;
+                    run += 1;
                 }
-                members[run] = d.op;
-                run += 1;
             }
-            if let Some(header) = lower_group(&members[..run]) {
+            if let Some(header) = lower_group(&members[..run], pre) {
                 arena[k] = header;
                 k += 1;
-                grouped = i + run;
+                grouped = from + run;
+                if pre.is_some() {
+                    // The header runs the addi.
+                    i += 1;
+                    continue;
+                }
             }
         }
         let pair = match ops.get(i + 1) {

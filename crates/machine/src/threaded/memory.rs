@@ -164,11 +164,13 @@ stores! {
 /// A group of `K` word loads or stores off one base register (`a`): the
 /// `K` ops right after this one. One check for all of them, then each
 /// without its own dispatch, inside one slice of RAM; if the check fails,
-/// the members run one by one. `imm`: the lowest offset; `pc`: the highest minus the lowest. Built
-/// only when every offset is a multiple of 4 and the span under a page, so
-/// one alignment check and the watch bytes of the two ends cover every
-/// member.
-fn group<const STORE: bool, const K: usize>(
+/// the members run one by one. `imm`: the lowest offset; `pc`: the
+/// highest minus the lowest. Built only when every offset is a multiple of
+/// 4 and the span under a page, so one alignment check and the watch bytes
+/// of the two ends cover every member. If `PRE`, an `addi a, a, imm2` in
+/// front of the group (a stack frame's prologue) comes first, and the base
+/// goes on in a host register rather than through the register file.
+fn group<const STORE: bool, const K: usize, const PRE: bool>(
     m: &mut Machine,
     c: &BlockCache,
     ops: &[TOp],
@@ -179,7 +181,12 @@ fn group<const STORE: bool, const K: usize>(
     let Some(members) = ops.get(1..=K) else {
         return missing_op();
     };
-    let lo = reg!(m, op.a).wrapping_add(op.imm);
+    let mut base = reg!(m, op.a);
+    if PRE {
+        base = base.wrapping_add(op.imm2);
+        reg!(m, op.a) = base;
+    }
+    let lo = base.wrapping_add(op.imm);
     // Computed wide: a group that wraps around 4 GiB is not in the window.
     let end = lo as usize + op.pc as usize + 4;
     let watched = |m: &Machine| {
@@ -345,7 +352,7 @@ pub(super) const GROUP_MAX: usize = 4;
 /// The header of a group of `ops` (consecutive word loads or stores), if
 /// they qualify: two to [`GROUP_MAX`], one base register, offsets multiples of 4
 /// spanning less than a page, and no load that writes the base.
-pub(super) fn lower_group(ops: &[Op]) -> Option<TOp> {
+pub(super) fn lower_group(ops: &[Op], pre: Option<(u8, u32)>) -> Option<TOp> {
     let mut base = None;
     let mut store = false;
     let (mut lo, mut hi) = (i32::MAX, i32::MIN);
@@ -366,13 +373,22 @@ pub(super) fn lower_group(ops: &[Op]) -> Option<TOp> {
         (lo, hi) = (lo.min(imm), hi.max(imm));
     }
     let base = base?;
-    let f: Handler = match (store, ops.len()) {
-        (false, 2) => group::<false, 2>,
-        (false, 3) => group::<false, 3>,
-        (false, 4) => group::<false, 4>,
-        (true, 2) => group::<true, 2>,
-        (true, 3) => group::<true, 3>,
-        (true, 4) => group::<true, 4>,
+    if pre.is_some_and(|(d, _)| d != base) {
+        return None;
+    }
+    let f: Handler = match (store, ops.len(), pre.is_some()) {
+        (false, 2, false) => group::<false, 2, false>,
+        (false, 3, false) => group::<false, 3, false>,
+        (false, 4, false) => group::<false, 4, false>,
+        (true, 2, false) => group::<true, 2, false>,
+        (true, 3, false) => group::<true, 3, false>,
+        (true, 4, false) => group::<true, 4, false>,
+        (false, 2, true) => group::<false, 2, true>,
+        (false, 3, true) => group::<false, 3, true>,
+        (false, 4, true) => group::<false, 4, true>,
+        (true, 2, true) => group::<true, 2, true>,
+        (true, 3, true) => group::<true, 3, true>,
+        (true, 4, true) => group::<true, 4, true>,
         _ => return None,
     };
     if hi - lo >= 4096 {
@@ -387,6 +403,7 @@ pub(super) fn lower_group(ops: &[Op]) -> Option<TOp> {
         c: ops.len() as u8,
         d: 0,
         n: 0,
+        imm2: pre.map_or(0, |(_, imm)| imm),
         ..TOp::EMPTY
     })
 }
