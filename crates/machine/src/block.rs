@@ -14,7 +14,7 @@ use vmlab_isa::{Access, Exception, Instr, decode};
 
 use crate::exec::{Stop, with_addr};
 use crate::machine::Machine;
-use crate::threaded::{Lowered, SEGMENTS, TOp, lower_block};
+use crate::threaded::{Lowered, MARKS, TOp, lower_block};
 use crate::tlb::allow;
 
 /// Longest block, in instructions.
@@ -172,14 +172,15 @@ impl BlockCache {
 
     /// Decodes the block at (`va`, `hpa`) from `page` (the bytes of its
     /// page) into its slot, evicting what was there. Returns the slot and
-    /// the stretches of the page decoded, as (page offset, bytes).
+    /// the stretches of the page its ops depend on, as (page offset,
+    /// bytes).
     pub(crate) fn fill(
         &mut self,
         va: u32,
         hpa: u32,
         generation: u32,
         page: &[u8],
-    ) -> (usize, [(u32, u32); SEGMENTS]) {
+    ) -> (usize, [(u32, u32); MARKS]) {
         if self.used + SCRATCH > SCRATCH_AT {
             // Start afresh. (The caller bumps the epoch after every fill, so
             // no jump-cache entry survives either.)

@@ -511,3 +511,90 @@ fn loops_of_one_load_or_store_run_as_written() {
         Instr::Halt,
     ]);
 }
+
+/// A call to `f` (at index 8), twice, with `a0` = 0 then 1; `f` returns
+/// early through a branch to its `ret` when `a0` is 0. `body` goes between
+/// f's entry and its branch.
+fn early_return(body: &[Instr]) -> Vec<Instr> {
+    let halt = Instr::Halt;
+    let mut prog = vec![
+        addi(A0, ZERO, 0),
+        jal(RA, 4 * 7),
+        addi(S0, A0, 0),
+        addi(A0, ZERO, 1),
+        jal(RA, 4 * 4),
+        addi(S1, A0, 0),
+        halt,
+        halt,
+    ];
+    // f (index 8):
+    prog.extend(body.iter().copied());
+    let at = prog.len() as i32;
+    prog.push(branch(BranchCond::Eq, A0, ZERO, 12));
+    prog.push(addi(A0, A0, 40));
+    prog.push(addi(A2, A2, 1));
+    // the ret (at + 3):
+    prog.push(jalr(ZERO, RA, 0));
+    assert_eq!(prog.len() as i32, at + 4);
+    prog
+}
+
+#[test]
+fn early_returns_run_as_written() {
+    // Taken and not; with ra untouched, moved (the ret must go where ra
+    // says, not to the call's link) and reloaded from memory.
+    same_both_ways(&early_return(&[]));
+    same_both_ways(&early_return(&[addi(RA, RA, 4)]));
+    same_both_ways(&early_return(&[sw(RA, A1, 0), lw(RA, A1, 0)]));
+    same_both_ways(&early_return(&[alu(AluOp::Add, T0, A0, A0)]));
+    // Every budget: a run that stops right at the branch must not run the
+    // ret that follows it.
+    let prog = early_return(&[]);
+    let mut total = machine(&prog);
+    total.run(1000);
+    let total = total.instret();
+    for budget in 1..=total {
+        let mut whole = setup(&prog);
+        whole.run(budget);
+        let mut stepped = setup(&prog);
+        for _ in 0..budget {
+            stepped.run(1);
+        }
+        assert_eq!(whole.cpu_state(), stepped.cpu_state(), "budget {budget}");
+    }
+}
+
+#[test]
+fn a_rewritten_early_return_is_seen() {
+    // The block of the loop runs f's `ret` in place; the `ret` sits in a
+    // line of its own, which only that block depends on. Each pass writes
+    // the `ret` (the same word first), then `addi a0, a0, 100` (falling
+    // into a second `ret`). The third pass runs the block decoded in the
+    // second, which must have died with the second write.
+    const RET: i32 = 1024;
+    let ret = jalr(ZERO, RA, 0);
+    let [w_ret, w_add] = [words(&[ret])[0], words(&[addi(A0, A0, 100)])[0]];
+    let mut prog = li(S1, w_ret);
+    prog.extend(li(A2, w_ret ^ w_add));
+    prog.extend([
+        addi(T2, ZERO, 3),
+        // loop (index 5): a0 = 0, call f, then write its ret.
+        addi(A0, ZERO, 0),
+        jal(RA, 4 * 7),
+        alu(AluOp::Add, S0, S0, A0),
+        sw(S1, ZERO, RET),
+        alu(AluOp::Xor, S1, S1, A2),
+        addi(T2, T2, -1),
+        branch(BranchCond::Ne, T2, ZERO, -24),
+        Instr::Halt,
+        // f (index 13): a0 is always 0.
+        branch(BranchCond::Eq, A0, ZERO, RET - 4 * 13),
+        Instr::Halt,
+    ]);
+    prog.resize(RET as usize / 4, Instr::Halt);
+    prog.extend([ret, ret]);
+    same_both_ways(&prog);
+    let mut m = machine(&prog);
+    assert_eq!(m.run(1000), Exit::Halt);
+    assert_eq!(m.reg(S0), 100);
+}

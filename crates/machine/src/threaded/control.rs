@@ -116,7 +116,11 @@ static TRANSFERS: [[Handler; 8]; kind::COUNT + 1] = table!(
 /// says (the block ends there), else on to the next op. (The room left was
 /// counted for the whole block, so a side exit chains with less room than
 /// it has: never more.)
-fn side<const PRE: u8, const C: u8>(
+///
+/// If `RET`, `imm` holds a `ret` and `pc` the link the block put in `ra`:
+/// a taken exit runs the `ret` too and goes to the link, when there is room
+/// for one more instruction (else it stops short, at the `ret`).
+fn side<const PRE: u8, const C: u8, const RET: bool>(
     m: &mut Machine,
     c: &BlockCache,
     ops: &[TOp],
@@ -126,33 +130,46 @@ fn side<const PRE: u8, const C: u8>(
     let op = op!(ops);
     pre::<PRE>(m, op);
     if compare(C, reg!(m, op.a), reg!(m, op.b)) {
+        if RET && left > 0 {
+            return goto(m, c, left - 1, ep, op.n + 1, op.pc);
+        }
         return goto(m, c, left, ep, op.n, op.imm);
     }
     next!(m, c, ops, left, ep)
 }
 
-/// Every side exit's handler, by the ALU op in front (or [`NO_PRE`]) and
-/// the branch condition.
+/// Every side exit's handler, by whether it runs a `ret`, the ALU op in
+/// front (or [`NO_PRE`]) and the branch condition.
 #[rustfmt::skip]
-static SIDES: [[Handler; 6]; kind::COUNT + 1] = table!(
-    side,
-    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, NO_PRE],
-    [0, 1, 2, 3, 4, 5]
-);
+static SIDES: [[[Handler; 6]; kind::COUNT + 1]; 2] = [
+    table!(
+        side,
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, NO_PRE],
+        [0, 1, 2, 3, 4, 5],
+        false
+    ),
+    table!(
+        side,
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, NO_PRE],
+        [0, 1, 2, 3, 4, 5],
+        true
+    ),
+];
 
-/// The conditional branch `op` (at `pc`, the block's `n`th instruction) as
-/// a side exit, with the simple ALU op `pre` fused in front of it, if it is
-/// one.
-pub(super) fn lower_side(pre: Option<Op>, op: Op, pc: u32, n: u8) -> Option<TOp> {
+/// The conditional branch `op` (the block's `n`th instruction) as a side
+/// exit, with the simple ALU op `pre` fused in front of it, if it is one;
+/// `ret_to`: the link a taken exit goes to, running the `ret` at its target.
+pub(super) fn lower_side(pre: Option<Op>, op: Op, n: u8, ret_to: Option<u32>) -> Option<TOp> {
     let (k, z, x, y, imm2) = match pre {
         Some(op) => simple(op)?,
         None => (NO_PRE, 0, 0, 0, 0),
     };
     let (cond, a, b, target) = branch(op)?;
     Some(TOp {
-        f: SIDES[usize::from(k)][usize::from(cond)],
+        f: SIDES[usize::from(ret_to.is_some())][usize::from(k)][usize::from(cond)],
         imm: target,
-        pc,
+        // A side exit never stops, so needs no pc of its own.
+        pc: ret_to.unwrap_or(0),
         a,
         b,
         n,

@@ -1,8 +1,8 @@
 //! Lowering: a block's instructions to threaded ops, choosing which to fuse
 //! and which jumps within the page to follow.
 
-use vmlab_isa::AluOp;
 use vmlab_isa::paging::PAGE_SIZE;
+use vmlab_isa::{AluOp, Instr, Reg, decode};
 
 use super::alu::{SINGLES, alu_rare, lower_pair, simple};
 use super::control::{lower_last, lower_side};
@@ -15,8 +15,9 @@ use crate::cpu::SINK;
 
 /// A decoded instruction of a block being built: its op, its pc, how many
 /// of the block's instructions run up to and including it, whether it ends
-/// the block (a transfer or a system instruction), and whether it is a
-/// conditional branch the block goes on after (a side exit).
+/// the block (a transfer or a system instruction), whether it is a
+/// conditional branch the block goes on after (a side exit), and for a side
+/// exit to a `ret` whose `ra` the block set, where that returns to.
 #[derive(Clone, Copy)]
 struct Decoded {
     op: Op,
@@ -24,10 +25,19 @@ struct Decoded {
     n: u8,
     ends: bool,
     side: bool,
+    ret_to: Option<u32>,
 }
 
 /// Most stretches of code one block's ops may join (see [`lower_block`]).
 pub(crate) const SEGMENTS: usize = 4;
+
+/// Most `ret`s one block's side exits may run in place (see
+/// [`lower_block`]).
+const RETS: usize = 2;
+
+/// Stretches of the page a block's ops depend on: its code, and the `ret`s
+/// its side exits run.
+pub(crate) const MARKS: usize = SEGMENTS + RETS;
 
 /// What [`lower_block`] built.
 #[derive(Clone, Copy, Debug)]
@@ -38,7 +48,7 @@ pub(crate) struct Lowered {
     pub len: usize,
     /// The stretches of the page they were decoded from, as (page offset,
     /// bytes); unused entries have no bytes.
-    pub segments: [(u32, u32); SEGMENTS],
+    pub segments: [(u32, u32); MARKS],
 }
 
 /// Decodes up to `limit` instructions of the block at `va` (`page`: the
@@ -53,6 +63,13 @@ pub(crate) struct Lowered {
 /// one translation and one code generation: the block is as valid as its
 /// first instruction is. The transfer it saves is the costly part of a
 /// call or a jump back.
+///
+/// A side exit to a `ret` (`jalr zero, 0(ra)`) in the page, taken while
+/// `ra` holds a link this block wrote (a call it followed, and nothing
+/// since that writes `ra`), runs the `ret` itself: it goes straight to the
+/// link. A call to a leaf that returns early then costs one transfer, back
+/// to the caller, whose address is fixed per block (so the host predicts
+/// it, where a shared `ret` handler mispredicts between call sites).
 pub(crate) fn lower_block(
     arena: &mut [TOp],
     at: usize,
@@ -67,15 +84,20 @@ pub(crate) fn lower_block(
         n: 0,
         ends: false,
         side: false,
+        ret_to: None,
     }; MAX_BLOCK];
     let page_base = va & !(PAGE_SIZE - 1);
-    let mut segments = [(0, 0); SEGMENTS];
+    let mut segments = [(0, 0); MARKS];
+    // The `ret`s side exits run, marked after the segments.
+    let mut rets = SEGMENTS;
+    // The link `ra` holds, if this block wrote it.
+    let mut ra = None;
     // Entries in `decoded`, and instructions taken (a `j` leaves none).
     let (mut n, mut len) = (0, 0);
     // Where control goes after the last instruction taken.
     let mut next = va;
     let limit = limit.min(MAX_BLOCK);
-    for (s, segment) in segments.iter_mut().enumerate() {
+    for s in 0..SEGMENTS {
         let start = next;
         let code = page.get((start - page_base) as usize..).unwrap_or(&[]);
         let mut pc = start;
@@ -88,11 +110,15 @@ pub(crate) fn lower_block(
                 n: len as u8,
                 ends: instr.ends_block(),
                 side: false,
+                ret_to: None,
             };
+            if instr.dest() == Some(Reg::RA) {
+                ra = None;
+            }
             n += 1;
             pc = pc.wrapping_add(4);
         }
-        *segment = (start - page_base, pc.wrapping_sub(start));
+        segments[s] = (start - page_base, pc.wrapping_sub(start));
         next = pc;
         let Some(last) = n.checked_sub(1) else { break };
         let d = decoded[last];
@@ -112,6 +138,9 @@ pub(crate) fn lower_block(
                     imm: d.pc.wrapping_add(4),
                 };
                 decoded[last].ends = false;
+                if link == Reg::RA.num() {
+                    ra = Some(d.pc.wrapping_add(4));
+                }
             }
             next = target;
         } else if let Some((_, _, _, target)) = branch(d.op) {
@@ -123,6 +152,21 @@ pub(crate) fn lower_block(
             decoded[last].side = true;
             decoded[last].ends = false;
             next = on;
+            let off = (target - page_base) as usize;
+            let is_ret = page.get(off..off + 4).is_some_and(|w| {
+                let word = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+                decode(word)
+                    == Instr::Jalr {
+                        rd: Reg::ZERO,
+                        rs1: Reg::RA,
+                        off: 0,
+                    }
+            });
+            if let (Some(link), true, true) = (ra, is_ret, rets < MARKS) {
+                decoded[last].ret_to = Some(link);
+                segments[rets] = (off as u32, 4);
+                rets += 1;
+            }
         } else {
             break;
         }
@@ -188,7 +232,7 @@ pub(crate) fn lower_block(
                 let (pc, n) = (second.pc, count(second));
                 lower_indexed(first.op, second.op, pc, n)
                     .or_else(|| match second.side {
-                        true => lower_side(Some(first.op), second.op, pc, n),
+                        true => lower_side(Some(first.op), second.op, n, second.ret_to),
                         false => lower_last(Some(first.op), second.op, pc, n, at),
                     })
                     .or_else(|| {
@@ -208,7 +252,7 @@ pub(crate) fn lower_block(
                 i += 1;
                 let side = first
                     .side
-                    .then(|| lower_side(None, first.op, first.pc, first.n));
+                    .then(|| lower_side(None, first.op, first.n, first.ret_to));
                 side.flatten()
                     .unwrap_or_else(|| lower(first.op, first.pc, count(&first), at))
             }

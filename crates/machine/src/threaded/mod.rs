@@ -216,6 +216,13 @@ macro_rules! table {
     (@row $f:ident, $row:expr, [$($column:literal),*]) => {
         [$($f::<{ $row }, $column>),*]
     };
+    // With a third generic argument, the same for every entry.
+    ($f:ident, [$($row:expr),*], $columns:tt, $z:literal) => {
+        [$(table!(@row $f, $row, $columns, $z)),*]
+    };
+    (@row $f:ident, $row:expr, [$($column:literal),*], $z:literal) => {
+        [$($f::<{ $row }, $column, $z>),*]
+    };
 }
 
 mod alu;
@@ -224,7 +231,7 @@ mod decode;
 mod lowering;
 mod memory;
 
-pub(crate) use lowering::{Lowered, SEGMENTS, lower_block};
+pub(crate) use lowering::{Lowered, MARKS, lower_block};
 
 /// The end of a block that does not transfer (the end of its page,
 /// [`MAX_BLOCK`](crate::block::MAX_BLOCK) instructions, or a partial pass):
