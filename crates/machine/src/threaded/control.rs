@@ -156,14 +156,21 @@ static SIDES: [[[Handler; 6]; kind::COUNT + 1]; 2] = [
     ),
 ];
 
+/// The ALU op fused in front of a transfer, closer or side exit as (kind,
+/// or [`NO_PRE`]; `z`, `x`, `y`, `imm2`); `None` if `pre` is not a simple
+/// ALU op.
+fn pre_parts(pre: Option<Op>) -> Option<(u8, u8, u8, u8, u32)> {
+    match pre {
+        Some(op) => simple(op),
+        None => Some((NO_PRE, 0, 0, 0, 0)),
+    }
+}
+
 /// The conditional branch `op` (the block's `n`th instruction) as a side
 /// exit, with the simple ALU op `pre` fused in front of it, if it is one;
 /// `ret_to`: the link a taken exit goes to, running the `ret` at its target.
 pub(super) fn lower_side(pre: Option<Op>, op: Op, n: u8, ret_to: Option<u32>) -> Option<TOp> {
-    let (k, z, x, y, imm2) = match pre {
-        Some(op) => simple(op)?,
-        None => (NO_PRE, 0, 0, 0, 0),
-    };
+    let (k, z, x, y, imm2) = pre_parts(pre)?;
     let (cond, a, b, target) = branch(op)?;
     Some(TOp {
         f: SIDES[usize::from(ret_to.is_some())][usize::from(k)][usize::from(cond)],
@@ -185,10 +192,7 @@ pub(super) fn lower_side(pre: Option<Op>, op: Op, n: u8, ret_to: Option<u32>) ->
 /// instruction; the block's first op at arena index `first`) with the
 /// simple ALU op `pre` fused in front of it, if it is one.
 pub(super) fn lower_last(pre: Option<Op>, last: Op, pc: u32, n: u8, first: usize) -> Option<TOp> {
-    let (k, z, x, y, imm2) = match pre {
-        Some(op) => simple(op)?,
-        None => (NO_PRE, 0, 0, 0, 0),
-    };
+    let (k, z, x, y, imm2) = pre_parts(pre)?;
     let k = usize::from(k);
     let (f, a, b, c, d, imm) = match last {
         Op::Closer {

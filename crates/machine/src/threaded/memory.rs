@@ -33,6 +33,30 @@ fn address_again<const X: bool>(m: &Machine, op: &TOp) -> u32 {
     base.wrapping_add(op.imm)
 }
 
+/// Loads and stores by number: loads in the order `lw`, `lh`, `lhu`,
+/// `lb`, `lbu`, then stores `sw`, `sh`, `sb`.
+const STORES: u8 = 5;
+
+/// The width of load or store number `m`.
+#[inline(always)]
+const fn width(m: u8) -> Width {
+    match m {
+        0 | 5 => Width::Word,
+        1 | 2 | 6 => Width::Half,
+        _ => Width::Byte,
+    }
+}
+
+/// What load number `m` makes of the bytes it read.
+#[inline(always)]
+const fn extend(m: u8, raw: u32) -> u32 {
+    match m {
+        1 => raw as u16 as i16 as u32,
+        3 => raw as u8 as i8 as u32,
+        _ => raw,
+    }
+}
+
 /// A load's fast path: aligned, in the flat window.
 #[inline(always)]
 fn load_fast(m: &Machine, va: u32, width: Width) -> Option<u32> {
@@ -53,11 +77,11 @@ fn store_fast(m: &mut Machine, va: u32, width: Width, value: u32) -> bool {
         && m.mmu.ram.store(va, width, value)
 }
 
-/// Loads: `d = ext(mem[address])`. The flat window inline; the TLB and the
-/// slow path in a second handler, tail-called, so the fast path saves no
-/// registers.
+/// Loads: `d = extend(mem[address])`, by number. The flat window inline;
+/// the TLB and the slow path in a second handler, tail-called, so the fast
+/// path saves no registers.
 macro_rules! loads {
-    ($($name:ident, $slow:ident: $width:expr, $ext:expr;)*) => {$(
+    ($($name:ident, $slow:ident: $number:literal;)*) => {$(
         fn $name<const X: bool>(
             m: &mut Machine,
             c: &BlockCache,
@@ -67,10 +91,8 @@ macro_rules! loads {
         ) -> u64 {
             let op = op!(ops);
             let va = address::<X>(m, op);
-            if let Some(raw) = load_fast(m, va, $width) {
-                #[allow(clippy::redundant_closure_call)]
-                let v = $ext(raw);
-                reg!(m, op.d) = v;
+            if let Some(raw) = load_fast(m, va, width($number)) {
+                reg!(m, op.d) = extend($number, raw);
                 next!(m, c, ops, left, ep)
             }
             $slow::<X>(m, c, ops, left, ep)
@@ -87,7 +109,7 @@ macro_rules! loads {
             let op = op!(ops);
             let va = address_again::<X>(m, op);
             let mut left = left;
-            let raw = match m.load_other(va, $width) {
+            let raw = match m.load_other(va, width($number)) {
                 Ok((v, slow)) => {
                     if slow {
                         left = after_slow(m, left, ep);
@@ -96,26 +118,24 @@ macro_rules! loads {
                 }
                 Err(stop) => return stop_at(m, op, stop),
             };
-            #[allow(clippy::redundant_closure_call)]
-            let v = $ext(raw);
-            reg!(m, op.d) = v;
+            reg!(m, op.d) = extend($number, raw);
             next!(m, c, ops, left, ep)
         }
     )*};
 }
 
 loads! {
-    lw, lw_slow: Width::Word, |v: u32| v;
-    lh, lh_slow: Width::Half, |v: u32| v as u16 as i16 as u32;
-    lhu, lhu_slow: Width::Half, |v: u32| v;
-    lb, lb_slow: Width::Byte, |v: u32| v as u8 as i8 as u32;
-    lbu, lbu_slow: Width::Byte, |v: u32| v;
+    lw, lw_slow: 0;
+    lh, lh_slow: 1;
+    lhu, lhu_slow: 2;
+    lb, lb_slow: 3;
+    lbu, lbu_slow: 4;
 }
 
-/// Stores: `mem[address] = d`. The flat window of unwatched frames inline;
-/// the rest in a second handler, tail-called.
+/// Stores: `mem[address] = d`, by number. The flat window of unwatched
+/// frames inline; the rest in a second handler, tail-called.
 macro_rules! stores {
-    ($($name:ident, $slow:ident: $width:expr;)*) => {$(
+    ($($name:ident, $slow:ident: $number:literal;)*) => {$(
         fn $name<const X: bool>(
             m: &mut Machine,
             c: &BlockCache,
@@ -126,7 +146,7 @@ macro_rules! stores {
             let op = op!(ops);
             let va = address::<X>(m, op);
             let value = reg!(m, op.d);
-            if store_fast(m, va, $width, value) {
+            if store_fast(m, va, width($number), value) {
                 next!(m, c, ops, left, ep)
             }
             $slow::<X>(m, c, ops, left, ep)
@@ -144,7 +164,7 @@ macro_rules! stores {
             let va = address_again::<X>(m, op);
             let value = reg!(m, op.d);
             let mut left = left;
-            match m.store_other(va, $width, value) {
+            match m.store_other(va, width($number), value) {
                 Ok(false) => {}
                 Ok(true) => left = after_slow(m, left, ep),
                 Err(None) => return end_after(m, op),
@@ -156,9 +176,9 @@ macro_rules! stores {
 }
 
 stores! {
-    sw, sw_slow: Width::Word;
-    sh, sh_slow: Width::Half;
-    sb, sb_slow: Width::Byte;
+    sw, sw_slow: 5;
+    sh, sh_slow: 6;
+    sb, sb_slow: 7;
 }
 
 /// A group of `K` word loads or stores off one base register (`a`): the
@@ -218,30 +238,6 @@ fn group<const STORE: bool, const K: usize, const PRE: bool>(
     }
     let rest = &ops[K..];
     next!(m, c, rest, left, ep)
-}
-
-/// Loads and stores by number: loads in the order `lw`, `lh`, `lhu`,
-/// `lb`, `lbu`, then stores `sw`, `sh`, `sb`.
-const STORES: u8 = 5;
-
-/// The width of load or store number `m`.
-#[inline(always)]
-const fn width(m: u8) -> Width {
-    match m {
-        0 | 5 => Width::Word,
-        1 | 2 | 6 => Width::Half,
-        _ => Width::Byte,
-    }
-}
-
-/// What load number `m` makes of the bytes it read.
-#[inline(always)]
-const fn extend(m: u8, raw: u32) -> u32 {
-    match m {
-        1 => raw as u16 as i16 as u32,
-        3 => raw as u8 as i8 as u32,
-        _ => raw,
-    }
 }
 
 /// The slow handler of each load and store, plain and indexed.
