@@ -436,6 +436,18 @@ fn code_after_a_branch_joins_the_block_and_runs_as_written() {
         halt,
     ]);
     same_both_ways(&edge);
+    // Branches out of the page, backwards and forwards, in mid-block (a
+    // side exit is only decided by its fall-through being in the page).
+    let mut out = vec![jal(ZERO, 4096 + 8)];
+    out.resize(1026, halt);
+    out.extend([
+        jal(RA, 4),
+        branch(BranchCond::Ne, A0, ZERO, -4096),
+        branch(BranchCond::Eq, A0, ZERO, 4096),
+        addi(A2, A0, 5),
+        halt,
+    ]);
+    same_both_ways(&out);
     // Recursive fib(12): calls, returns and the branch on n < 2, joined and
     // unrolled.
     let fib = 4;

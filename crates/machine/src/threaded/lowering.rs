@@ -152,16 +152,17 @@ pub(crate) fn lower_block(
             decoded[last].side = true;
             decoded[last].ends = false;
             next = on;
-            let off = (target - page_base) as usize;
-            let is_ret = page.get(off..off + 4).is_some_and(|w| {
-                let word = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
-                decode(word)
-                    == Instr::Jalr {
-                        rd: Reg::ZERO,
-                        rs1: Reg::RA,
-                        off: 0,
-                    }
-            });
+            let off = target.wrapping_sub(page_base) as usize;
+            let is_ret = in_page(target)
+                && page.get(off..off + 4).is_some_and(|w| {
+                    let word = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+                    decode(word)
+                        == Instr::Jalr {
+                            rd: Reg::ZERO,
+                            rs1: Reg::RA,
+                            off: 0,
+                        }
+                });
             if let (Some(link), true, true) = (ra, is_ret, rets < MARKS) {
                 decoded[last].ret_to = Some(link);
                 segments[rets] = (off as u32, 4);
