@@ -559,20 +559,25 @@ fn early_returns_run_as_written() {
     same_both_ways(&early_return(&[addi(RA, RA, 4)]));
     same_both_ways(&early_return(&[sw(RA, A1, 0), lw(RA, A1, 0)]));
     same_both_ways(&early_return(&[alu(AluOp::Add, T0, A0, A0)]));
+    // The branch as the last op a block may take (two jumps on the way use
+    // up its stretches): it still runs the ret, and the block ends after it.
+    let hops = early_return(&[jal(ZERO, 8), Instr::Halt, jal(ZERO, 8), Instr::Halt]);
+    same_both_ways(&hops);
     // Every budget: a run that stops right at the branch must not run the
     // ret that follows it.
-    let prog = early_return(&[]);
-    let mut total = machine(&prog);
-    total.run(1000);
-    let total = total.instret();
-    for budget in 1..=total {
-        let mut whole = setup(&prog);
-        whole.run(budget);
-        let mut stepped = setup(&prog);
-        for _ in 0..budget {
-            stepped.run(1);
+    for prog in [early_return(&[]), hops] {
+        let mut total = machine(&prog);
+        total.run(1000);
+        let total = total.instret();
+        for budget in 1..=total {
+            let mut whole = setup(&prog);
+            whole.run(budget);
+            let mut stepped = setup(&prog);
+            for _ in 0..budget {
+                stepped.run(1);
+            }
+            assert_eq!(whole.cpu_state(), stepped.cpu_state(), "budget {budget}");
         }
-        assert_eq!(whole.cpu_state(), stepped.cpu_state(), "budget {budget}");
     }
 }
 

@@ -122,12 +122,14 @@ pub(crate) fn lower_block(
         next = pc;
         let Some(last) = n.checked_sub(1) else { break };
         let d = decoded[last];
-        if !(fuse && d.ends && len < limit && s + 1 < SEGMENTS) {
+        if !(fuse && d.ends) {
             break;
         }
+        // Whether the block may take in another stretch.
+        let more = len < limit && s + 1 < SEGMENTS;
         let in_page = |to: u32| to & !(PAGE_SIZE - 1) == page_base;
         if let Op::Jal { d: link, target } = d.op {
-            if !in_page(target) {
+            if !more || !in_page(target) {
                 break;
             }
             if link == SINK {
@@ -145,13 +147,11 @@ pub(crate) fn lower_block(
             next = target;
         } else if let Some((_, _, _, target)) = branch(d.op) {
             // A branch back to the start may close a loop (below).
-            let on = d.pc.wrapping_add(4);
-            if target == va || !in_page(on) {
+            if target == va {
                 break;
             }
-            decoded[last].side = true;
-            decoded[last].ends = false;
-            next = on;
+            let on = d.pc.wrapping_add(4);
+            // Where a taken branch's `ret` goes, if this block runs it.
             let off = target.wrapping_sub(page_base) as usize;
             let is_ret = in_page(target)
                 && page.get(off..off + 4).is_some_and(|w| {
@@ -163,10 +163,23 @@ pub(crate) fn lower_block(
                             off: 0,
                         }
                 });
-            if let (Some(link), true, true) = (ra, is_ret, rets < MARKS) {
-                decoded[last].ret_to = Some(link);
+            let ret_to = ra.filter(|_| is_ret && rets < MARKS);
+            let join = more && in_page(on);
+            if !join && ret_to.is_none() {
+                break;
+            }
+            // A side exit; the block goes on after it, or (when it may not
+            // take in more) ends there, going on to `on` from its end op.
+            decoded[last].side = true;
+            decoded[last].ends = false;
+            decoded[last].ret_to = ret_to;
+            next = on;
+            if ret_to.is_some() {
                 segments[rets] = (off as u32, 4);
                 rets += 1;
+            }
+            if !join {
+                break;
             }
         } else {
             break;
