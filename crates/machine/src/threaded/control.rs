@@ -13,7 +13,7 @@ use crate::machine::Machine;
 /// Branch condition `cond` (its index in `BranchCond::ALL`) on `a` and
 /// `b`. Callers pass a constant: this folds to one compare.
 #[inline(always)]
-pub(super) fn compare(cond: u8, a: u32, b: u32) -> bool {
+fn compare(cond: u8, a: u32, b: u32) -> bool {
     BranchCond::ALL[usize::from(cond) % BranchCond::ALL.len()].holds(a, b)
 }
 
@@ -43,14 +43,20 @@ fn closer<const PRE: u8, const C: u8>(
 ) -> u64 {
     let op = op!(ops);
     pre::<PRE>(m, op);
-    let addend = if C >= 6 { reg!(m, op.b) } else { op.imm };
-    let v = reg!(m, op.a).wrapping_add(addend);
-    reg!(m, op.d) = v;
-    let w = reg!(m, op.c);
-    if compare(C % 6, v, w) {
+    if close::<C>(m, op) {
         return again(m, c, op, left, ep);
     }
     goto(m, c, left, ep, op.n, op.after())
+}
+
+/// The loop closer `op` of kind `C` after the op in front of it: `d = a +
+/// (imm | b)`, then whether `d` compares with `c` as `C` says (go back).
+#[inline(always)]
+pub(super) fn close<const C: u8>(m: &mut Machine, op: &TOp) -> bool {
+    let addend = if C >= 6 { reg!(m, op.b) } else { op.imm };
+    let v = reg!(m, op.a).wrapping_add(addend);
+    reg!(m, op.d) = v;
+    compare(C % 6, v, reg!(m, op.c))
 }
 
 /// Every loop closer's handler, by the ALU op in front (or [`NO_PRE`]) and

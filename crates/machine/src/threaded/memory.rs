@@ -4,7 +4,7 @@
 use vmlab_isa::Width;
 
 use super::alu::alu_dyn;
-use super::control::{NO_PRE, compare};
+use super::control::{NO_PRE, close};
 use super::decode::Op;
 use super::{Handler, NEXT, TOp, after_slow, end_after, goto, missing_op, stop_at};
 use crate::block::BlockCache;
@@ -296,15 +296,12 @@ fn mem_loop<const MX: u8, const C: u8>(
             let v = alu_dyn(m, cl.k, cl.x, cl.y, cl.imm2);
             reg!(m, cl.z) = v;
         }
-        let addend = if C >= 6 { reg!(m, cl.b) } else { cl.imm };
-        let v = reg!(m, cl.a).wrapping_add(addend);
-        reg!(m, cl.d) = v;
-        if !compare(C % 6, v, reg!(m, cl.c)) {
+        if !close::<C>(m, cl) {
             return goto(m, c, left, ep, cl.n, cl.after());
         }
         m.cpu.instret += n as u64;
         if n > left {
-            m.cpu.pc = cl.pc.wrapping_sub(4 * (n as u32 - 1));
+            m.cpu.pc = cl.block_start();
             return NEXT;
         }
         left -= n;

@@ -98,6 +98,14 @@ impl TOp {
         u64::from(self.n).saturating_sub(1)
     }
 
+    /// A loop closer's block's first pc (the block is one straight stretch
+    /// of `n` instructions ending at `pc`).
+    #[inline(always)]
+    fn block_start(&self) -> u32 {
+        self.pc
+            .wrapping_sub(4 * (u32::from(self.n).saturating_sub(1)))
+    }
+
     /// The pc after the op's last instruction.
     #[inline(always)]
     fn after(&self) -> u32 {
@@ -171,7 +179,7 @@ fn again(m: &mut Machine, c: &BlockCache, op: &TOp, left: usize, epoch: u64) -> 
         let ops = c.ops_from(usize::from(op.first));
         return (ops[0].f)(m, c, ops, left - n, epoch);
     }
-    m.cpu.pc = op.pc.wrapping_sub(4 * (u32::from(op.n) - 1));
+    m.cpu.pc = op.block_start();
     NEXT
 }
 

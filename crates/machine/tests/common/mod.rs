@@ -7,6 +7,8 @@ use vmlab_isa::paging::{PTE_V, make_pte, vpn0, vpn1};
 use vmlab_isa::{AluOp, BranchCond, Csr, ImmOp, Instr, LoadOp, Reg, Width, encode, split_hi_lo};
 use vmlab_machine::{HostPhys, Machine, MachineConfig};
 
+pub mod both_ways;
+
 pub use vmlab_isa::Reg as R;
 
 pub const ZERO: Reg = Reg::ZERO;
