@@ -48,16 +48,23 @@ pub(super) fn alu<const K: u8>(a: u32, b: u32) -> u32 {
 /// `imm`, as [`alu`] and [`operand`] do for a constant kind.
 #[inline(always)]
 pub(super) fn alu_dyn(m: &Machine, k: u8, x: u8, y: u8, imm: u32) -> u32 {
+    alu_value(k, reg!(m, x), reg!(m, y), imm)
+}
+
+/// Simple ALU op `k` (known only at run time) on `a` and `b` or `imm`
+/// (as the kind says).
+#[inline(always)]
+pub(super) fn alu_value(k: u8, a: u32, b: u32, imm: u32) -> u32 {
     if k == kind::LI {
         return imm;
     }
     let (k, b) = if k >= kind::ADDI {
         (k - kind::ADDI, imm)
     } else {
-        (k, reg!(m, y))
+        (k, b)
     };
     match AluOp::ALL.get(usize::from(k)) {
-        Some(op) => op.apply(reg!(m, x), b).unwrap_or(0),
+        Some(op) => op.apply(a, b).unwrap_or(0),
         None => 0,
     }
 }

@@ -13,7 +13,7 @@ use crate::machine::Machine;
 /// Branch condition `cond` (its index in `BranchCond::ALL`) on `a` and
 /// `b`. Callers pass a constant: this folds to one compare.
 #[inline(always)]
-fn compare(cond: u8, a: u32, b: u32) -> bool {
+pub(super) fn compare(cond: u8, a: u32, b: u32) -> bool {
     BranchCond::ALL[usize::from(cond) % BranchCond::ALL.len()].holds(a, b)
 }
 

@@ -3,8 +3,8 @@
 
 use vmlab_isa::Width;
 
-use super::alu::alu_dyn;
-use super::control::{NO_PRE, close};
+use super::alu::{alu_dyn, alu_value, kind};
+use super::control::{NO_PRE, close, compare};
 use super::decode::Op;
 use super::{Handler, NEXT, TOp, after_slow, end_after, goto, missing_op, stop_at};
 use crate::block::BlockCache;
@@ -268,6 +268,9 @@ fn mem_loop<const MX: u8, const C: u8>(
     let Some(cl) = ops.get(1) else {
         return missing_op();
     };
+    if let Some(plan) = plan(kind, x, C >= 6, op, cl) {
+        return mem_loop_planned::<MX, C>(m, c, ops, left, ep, plan);
+    }
     let n = usize::from(cl.n);
     let mut left = left;
     loop {
@@ -305,6 +308,193 @@ fn mem_loop<const MX: u8, const C: u8>(
             return NEXT;
         }
         left -= n;
+    }
+}
+
+/// How a loop of one load or store keeps its registers in host registers
+/// (see [`plan`]).
+#[derive(Clone, Copy)]
+struct Plan {
+    /// The register that varies the address is the accumulator (else the
+    /// counter).
+    var_is_sum: bool,
+    /// The ALU op in front of the closer reads the loaded value as its
+    /// second operand (else a register the loop does not write).
+    y_is_loaded: bool,
+}
+
+/// Whether a loop of one load or store (number `number`, indexed if `x`;
+/// its closer `cl`) can keep every register it writes in host registers
+/// and read every other one once, and how. It can when:
+/// - the closer counts itself (`d == a`);
+/// - the ALU op in front of the closer, if any, accumulates (`z == x`) in
+///   a register other than the counter;
+/// - the address varies by the counter or the accumulator: an indexed
+///   one's other register, a store's value and the closer's addend and
+///   bound are registers the loop does not write;
+/// - the registers written (counter, accumulator, address, loaded value)
+///   are distinct, except that a load may overwrite its address register.
+///
+/// Anything else runs as written, through the register file.
+fn plan(number: u8, x: bool, reg_addend: bool, op: &TOp, cl: &TOp) -> Option<Plan> {
+    let load = number < STORES;
+    let pre = cl.k != NO_PRE;
+    let counter = cl.d;
+    let acc = pre.then_some(cl.z);
+    let addr = x.then_some(op.c);
+    let dest = load.then_some(op.d);
+    let written = [Some(counter), acc, addr, dest];
+    let fixed = |r: u8| !written.contains(&Some(r));
+    let varies = |r: u8| r == counter || acc == Some(r);
+    let held = [Some(counter), acc, addr.filter(|&a| Some(a) != dest), dest];
+    let distinct = held
+        .iter()
+        .enumerate()
+        .all(|(i, r)| r.is_none() || !held[i + 1..].contains(r));
+    let ok = cl.a == counter
+        && counter != SINK
+        && acc.is_none_or(|z| cl.x == z && z != SINK)
+        && distinct
+        && (load || fixed(op.d))
+        && (!pre || cl.k >= kind::ADDI || fixed(cl.y) || Some(cl.y) == dest)
+        && fixed(cl.c)
+        && (!reg_addend || fixed(cl.b));
+    if !ok {
+        return None;
+    }
+    let var = match (x, varies(op.a), varies(op.b)) {
+        (false, true, _) => op.a,
+        (true, true, false) if fixed(op.b) => op.a,
+        (true, false, true) if fixed(op.a) => op.b,
+        _ => return None,
+    };
+    Some(Plan {
+        var_is_sum: acc == Some(var),
+        y_is_loaded: pre && cl.k < kind::ADDI && dest == Some(cl.y),
+    })
+}
+
+/// Why a loop that holds its registers stopped.
+enum Left {
+    /// The load or store needs its slow path, at address base `base`
+    /// (the address register of an indexed one, not written yet).
+    Slow(u32),
+    /// The closer fell through.
+    Out,
+    /// Taken, but no room for another pass.
+    Room,
+}
+
+/// [`mem_loop`] for a loop that [`plan`] says can keep its registers in
+/// host registers: the counter, the accumulator, the address and the
+/// loaded value live in locals and go to the register file once, when the
+/// loop stops; every other register is read once, before it starts. A
+/// pass is then the load or store, its checks, the ALU op and the closer,
+/// with no traffic through the register file: the interpreter is bound by
+/// how many host instructions it runs, and this is where a loop spends
+/// them.
+#[inline(always)]
+fn mem_loop_planned<const MX: u8, const C: u8>(
+    m: &mut Machine,
+    c: &BlockCache,
+    ops: &[TOp],
+    left: usize,
+    ep: u64,
+    plan: Plan,
+) -> u64 {
+    let (kind, x) = (MX / 2, MX % 2 == 1);
+    let load = kind < STORES;
+    let (Some(op), Some(cl)) = (ops.first(), ops.get(1)) else {
+        return missing_op();
+    };
+    let pre = cl.k != NO_PRE;
+    let n = usize::from(cl.n);
+    // Registers the loop writes, in host registers.
+    let mut count = reg!(m, cl.d);
+    let mut sum = if pre { reg!(m, cl.z) } else { 0 };
+    let mut addr = if x { reg!(m, op.c) } else { 0 };
+    let mut loaded = if load { reg!(m, op.d) } else { 0 };
+    // Registers it only reads, read once: an indexed address's register
+    // that does not vary, a store's value, the ALU op's second operand and
+    // the closer's addend and bound.
+    let base = if x {
+        let varying = if plan.var_is_sum { cl.z } else { cl.d };
+        if op.a == varying {
+            reg!(m, op.b)
+        } else {
+            reg!(m, op.a)
+        }
+    } else {
+        0
+    };
+    let value = reg!(m, op.d);
+    let y = reg!(m, cl.y);
+    let addend = if C >= 6 { reg!(m, cl.b) } else { cl.imm };
+    let bound = reg!(m, cl.c);
+    // A pass may go back while `room` is left; each costs `n`.
+    let room = left / n;
+    let mut taken = 0;
+    let width = width(kind);
+    let bytes = width.bytes() as usize;
+    let window = (m.mmu.flat as usize).min(m.mmu.ram.as_bytes().len());
+    let why = loop {
+        let var = if plan.var_is_sum { sum } else { count };
+        let ea = base.wrapping_add(var);
+        let va = ea.wrapping_add(op.imm);
+        let at = va as usize;
+        if va & (width.bytes() - 1) != 0 || at + bytes > window {
+            break Left::Slow(ea);
+        }
+        if load {
+            let Some(raw) = m.mmu.ram.load(va, width) else {
+                break Left::Slow(ea);
+            };
+            loaded = extend(kind, raw);
+        } else if m.mmu.frames.store_watched(va) || !m.mmu.ram.store(va, width, value) {
+            break Left::Slow(ea);
+        }
+        addr = ea;
+        if pre {
+            let y = if plan.y_is_loaded { loaded } else { y };
+            sum = alu_value(cl.k, sum, y, cl.imm2);
+        }
+        count = count.wrapping_add(addend);
+        if !compare(C % 6, count, bound) {
+            break Left::Out;
+        }
+        if taken == room {
+            taken += 1;
+            break Left::Room;
+        }
+        taken += 1;
+    };
+    // Back to the register file, in the order the loop writes them (a
+    // load's value after the address it overwrites).
+    if x {
+        reg!(m, op.c) = addr;
+    }
+    if load {
+        reg!(m, op.d) = loaded;
+    }
+    if pre {
+        reg!(m, cl.z) = sum;
+    }
+    reg!(m, cl.d) = count;
+    m.cpu.instret += (taken * n) as u64;
+    let left = left - taken.min(room) * n;
+    match why {
+        Left::Slow(ea) => {
+            if x {
+                reg!(m, op.c) = ea;
+            }
+            let slow = SLOWS[usize::from(kind % 8)][usize::from(x)];
+            slow(m, c, ops, left, ep)
+        }
+        Left::Out => goto(m, c, left, ep, cl.n, cl.after()),
+        Left::Room => {
+            m.cpu.pc = cl.block_start();
+            NEXT
+        }
     }
 }
 

@@ -41,11 +41,16 @@ pub fn setup(prog: &[Instr]) -> Machine {
 
 /// Runs `prog` whole and one instruction at a time; both must agree.
 pub fn same_both_ways(prog: &[Instr]) {
+    same_both_ways_within(prog, 100_000);
+}
+
+/// [`same_both_ways`], for at most `budget` instructions.
+pub fn same_both_ways_within(prog: &[Instr], budget: u64) {
     let mut whole = setup(prog);
-    let first = whole.run(100_000);
+    let first = whole.run(budget);
     let mut stepped = setup(prog);
     let mut exit = Exit::BudgetExhausted;
-    for _ in 0..100_000 {
+    for _ in 0..budget {
         exit = stepped.run(1);
         if exit != Exit::BudgetExhausted {
             break;
@@ -54,11 +59,12 @@ pub fn same_both_ways(prog: &[Instr]) {
     let listing: Vec<String> = prog.iter().map(|i| i.to_string()).collect();
     assert_eq!(exit, first, "{listing:?}");
     assert_eq!(stepped.cpu_state(), whole.cpu_state(), "{listing:?}");
-    let mut a = vec![0; 256];
-    let mut b = vec![0; 256];
-    whole.read_phys(HostPhys(DATA), &mut a).unwrap();
-    stepped.read_phys(HostPhys(DATA), &mut b).unwrap();
-    assert_eq!(a, b, "{listing:?}");
+    // The program, the data and what lies between.
+    let mut a = vec![0; DATA as usize + 256];
+    let mut b = vec![0; DATA as usize + 256];
+    whole.read_phys(HostPhys(0), &mut a).unwrap();
+    stepped.read_phys(HostPhys(0), &mut b).unwrap();
+    assert!(a == b, "memory differs: {listing:?}");
     assert_eq!(
         stepped.counters().retired_total(),
         whole.counters().retired_total(),
