@@ -146,6 +146,20 @@ fn groups_of_word_loads_and_stores_run_as_written() {
         lw(T0, A1, 4),
         Instr::Halt,
     ]);
+    // Members in any order group when their words are consecutive; a gap
+    // or a word written twice ends the group before it.
+    same_both_ways(&[
+        sw(T0, A1, 4),
+        sw(T1, A1, 0),
+        sw(T2, A1, 12),
+        sw(S0, A1, 12),
+        sw(S1, A1, 8),
+        Instr::Halt,
+    ]);
+    // Two loads into one register: the later one's word wins, whatever
+    // the order of the words.
+    same_both_ways(&[lw(T0, A1, 4), lw(T0, A1, 0), lw(T1, A1, 8), Instr::Halt]);
+    same_both_ways(&[lw(T0, A1, 0), lw(T1, A1, 4), lw(T0, A1, 8), Instr::Halt]);
     // Loads whose destination is the base end a group.
     same_both_ways(&[
         lw(T0, A1, 0),

@@ -225,7 +225,11 @@ pub(crate) fn lower_block(
                     run += 1;
                 }
             }
-            if let Some(header) = lower_group(&members[..run], pre) {
+            // The longest run from here that makes a group.
+            let group = (2..=run)
+                .rev()
+                .find_map(|r| lower_group(&members[..r], pre).map(|h| (h, r)));
+            if let Some((header, run)) = group {
                 arena[k] = header;
                 k += 1;
                 grouped = from + run;

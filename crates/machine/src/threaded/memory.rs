@@ -182,14 +182,15 @@ stores! {
 }
 
 /// A group of `K` word loads or stores off one base register (`a`): the
-/// `K` ops right after this one. One check for all of them, then each
-/// without its own dispatch, inside one slice of RAM; if the check fails,
-/// the members run one by one. `imm`: the lowest offset; `pc`: the
-/// highest minus the lowest. Built only when every offset is a multiple of
-/// 4 and the span under a page, so one alignment check and the watch bytes
-/// of the two ends cover every member. If `PRE`, an `addi a, a, imm2` in
-/// front of the group (a stack frame's prologue) comes first, and the base
-/// goes on in a host register rather than through the register file.
+/// `K` ops right after this one, at consecutive words from `imm` up, whose
+/// registers are the bytes of `pc` in the order of their words. One
+/// check for all of them, then each without its own dispatch, inside one
+/// slice of RAM; if the check fails, the members run one by one, as
+/// written. (The span is under a page, so one alignment check and the watch
+/// bytes of the two ends cover every member.) If `PRE`, an `addi a, a,
+/// imm2` in front of the group (a stack frame's prologue) comes first, and
+/// the base goes on in a host register rather than through the register
+/// file.
 fn group<const STORE: bool, const K: usize, const PRE: bool>(
     m: &mut Machine,
     c: &BlockCache,
@@ -198,9 +199,6 @@ fn group<const STORE: bool, const K: usize, const PRE: bool>(
     ep: u64,
 ) -> u64 {
     let op = op!(ops);
-    let Some(members) = ops.get(1..=K) else {
-        return missing_op();
-    };
     let mut base = reg!(m, op.a);
     if PRE {
         base = base.wrapping_add(op.imm2);
@@ -208,36 +206,39 @@ fn group<const STORE: bool, const K: usize, const PRE: bool>(
     }
     let lo = base.wrapping_add(op.imm);
     // Computed wide: a group that wraps around 4 GiB is not in the window.
-    let end = lo as usize + op.pc as usize + 4;
+    let end = lo as usize + 4 * K;
     let watched = |m: &Machine| {
         STORE && (m.mmu.frames.store_watched(lo) || m.mmu.frames.store_watched((end - 4) as u32))
     };
     if lo & 3 != 0 || end > m.mmu.flat as usize || watched(m) {
         next!(m, c, ops, left, ep)
     }
+    // The members' registers, a byte each, taken in turn.
+    let mut members = op.pc;
     if STORE {
         let Some(window) = m.mmu.ram.as_bytes_mut().get_mut(lo as usize..end) else {
             next!(m, c, ops, left, ep)
         };
-        for x in members {
-            let at = x.imm.wrapping_sub(op.imm) as usize;
-            if let Some(w) = window.get_mut(at..at + 4) {
-                w.copy_from_slice(&m.cpu.regs[usize::from(x.d)].to_le_bytes());
-            }
+        for w in window.chunks_exact_mut(4) {
+            w.copy_from_slice(&reg!(m, members as u8).to_le_bytes());
+            members >>= 8;
         }
     } else {
         let Some(window) = m.mmu.ram.as_bytes().get(lo as usize..end) else {
             next!(m, c, ops, left, ep)
         };
-        for x in members {
-            let at = x.imm.wrapping_sub(op.imm) as usize;
-            if let Some(&[b0, b1, b2, b3]) = window.get(at..at + 4) {
-                m.cpu.regs[usize::from(x.d)] = u32::from_le_bytes([b0, b1, b2, b3]);
+        for w in window.chunks_exact(4) {
+            if let &[b0, b1, b2, b3] = w {
+                reg!(m, members as u8) = u32::from_le_bytes([b0, b1, b2, b3]);
             }
+            members >>= 8;
         }
     }
-    let rest = &ops[K..];
-    next!(m, c, rest, left, ep)
+    // On after the members.
+    match ops.get(K + 1..) {
+        Some(rest @ [after, ..]) => (after.f)(m, c, rest, left, ep),
+        _ => missing_op(),
+    }
 }
 
 /// The slow handler of each load and store, plain and indexed.
@@ -532,31 +533,40 @@ pub(super) fn lower_mem_loop(mem: Op, x: bool, closer: u8) -> Option<Handler> {
 /// The most members a group takes.
 pub(super) const GROUP_MAX: usize = 4;
 
-/// The header of a group of `ops` (consecutive word loads or stores), if
-/// they qualify: two to [`GROUP_MAX`], one base register, offsets multiples of 4
-/// spanning less than a page, and no load that writes the base.
+/// The header of a group of `ops` (word loads or stores in a row), if
+/// they qualify: two to [`GROUP_MAX`], one base register, at consecutive
+/// words in some order (they touch distinct words, so any order does the
+/// same), and no load that writes the base or a register another load
+/// writes. `pre`: an `addi` of the base in front of them, as (base, imm).
 pub(super) fn lower_group(ops: &[Op], pre: Option<(u8, u32)>) -> Option<TOp> {
-    let mut base = None;
-    let mut store = false;
-    let (mut lo, mut hi) = (i32::MAX, i32::MIN);
+    // The members as (offset, register), and the base and kind they share.
+    let mut members = [(0, 0); GROUP_MAX];
+    let mut shared = None;
     for (k, op) in ops.iter().enumerate() {
-        let (is_store, a, imm) = match *op {
-            Op::Lw { d, a, imm } if d != a => (false, a, imm as i32),
-            Op::Sw { a, imm, .. } => (true, a, imm as i32),
+        let (store, a, d, imm) = match *op {
+            Op::Lw { d, a, imm } if d != a => (false, a, d, imm as i32),
+            Op::Sw { s, a, imm } => (true, a, s, imm as i32),
             _ => return None,
         };
-        if k == 0 {
-            (base, store) = (Some(a), is_store);
-        } else if base != Some(a) || store != is_store {
+        if *shared.get_or_insert((store, a)) != (store, a) {
             return None;
         }
-        if imm % 4 != 0 {
-            return None;
-        }
-        (lo, hi) = (lo.min(imm), hi.max(imm));
+        *members.get_mut(k)? = (imm, d);
     }
-    let base = base?;
-    if pre.is_some_and(|(d, _)| d != base) {
+    let (store, base) = shared?;
+    let members = &mut members[..ops.len()];
+    members.sort_unstable_by_key(|&(imm, _)| imm);
+    let lo = members[0].0;
+    let consecutive = members
+        .iter()
+        .enumerate()
+        .all(|(k, &(imm, _))| i64::from(imm) == i64::from(lo) + 4 * k as i64);
+    let writes_twice = !store
+        && members
+            .iter()
+            .enumerate()
+            .any(|(k, &(_, d))| members[k + 1..].iter().any(|&(_, e)| e == d));
+    if !consecutive || writes_twice || pre.is_some_and(|(d, _)| d != base) {
         return None;
     }
     let f: Handler = match (store, ops.len(), pre.is_some()) {
@@ -574,18 +584,17 @@ pub(super) fn lower_group(ops: &[Op], pre: Option<(u8, u32)>) -> Option<TOp> {
         (true, 4, true) => group::<true, 4, true>,
         _ => return None,
     };
-    if hi - lo >= 4096 {
-        return None;
-    }
+    // The members' registers in the order of their words, a byte each,
+    // the first lowest.
+    let regs = members
+        .iter()
+        .rev()
+        .fold(0, |packed, &(_, d)| packed << 8 | u32::from(d));
     Some(TOp {
         f,
         imm: lo as u32,
-        pc: (hi - lo) as u32,
+        pc: regs,
         a: base,
-        b: 0,
-        c: ops.len() as u8,
-        d: 0,
-        n: 0,
         imm2: pre.map_or(0, |(_, imm)| imm),
         ..TOp::EMPTY
     })
