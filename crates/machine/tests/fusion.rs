@@ -36,9 +36,18 @@ fn simple_ops(rd: Reg, rs1: Reg, rs2: Reg) -> Vec<Instr> {
 
 #[test]
 fn every_pair_of_alu_ops_runs_as_written() {
-    // The second op reads the first's result, or not, and may overwrite it.
+    // The second op reads the first's result (t0) as either operand, both
+    // or neither, and may overwrite it.
+    let seconds = [
+        (T1, T0, S0),
+        (T0, S1, T0),
+        (A0, T1, T2),
+        (T0, T0, S0),
+        (T0, T0, T0),
+        (A0, T0, T0),
+    ];
     for first in simple_ops(T0, T1, T2) {
-        for (rd, rs1, rs2) in [(T1, T0, S0), (T0, S1, T0), (A0, T1, T2)] {
+        for (rd, rs1, rs2) in seconds {
             for second in simple_ops(rd, rs1, rs2) {
                 same_both_ways(&[first, second, Instr::Halt]);
             }

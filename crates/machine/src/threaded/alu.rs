@@ -75,10 +75,19 @@ pub(super) fn operand<const K: u8>(m: &Machine, r: u8, imm: u32) -> u32 {
     if K < kind::ADDI { reg!(m, r) } else { imm }
 }
 
+/// How a fused pair's second op uses the first's result (the `F` of
+/// [`pair`]): its `x` is the first's `d` ([`FWD_X`]), its `y` is
+/// ([`FWD_Y`]), and it overwrites it ([`DEAD`]: the first's write is
+/// never seen). A forwarded operand comes from the host register that
+/// holds the result, not from the register file.
+const FWD_X: u8 = 1;
+const FWD_Y: u8 = 2;
+const DEAD: u8 = 4;
+
 /// Two simple ALU ops fused: `d = a K1 (b | imm)`, then
 /// `z = x K2 (y | imm2)`, in that order (the second may read the first's
-/// result). Neither can stop, so neither needs a pc.
-fn pair<const K1: u8, const K2: u8>(
+/// result: see [`FWD_X`]). Neither can stop, so neither needs a pc.
+fn pair<const K1: u8, const K2: u8, const F: u8>(
     m: &mut Machine,
     c: &BlockCache,
     ops: &[TOp],
@@ -87,19 +96,59 @@ fn pair<const K1: u8, const K2: u8>(
 ) -> u64 {
     let op = op!(ops);
     let v = alu::<K1>(reg!(m, op.a), operand::<K1>(m, op.b, op.imm));
-    reg!(m, op.d) = v;
-    let v = alu::<K2>(reg!(m, op.x), operand::<K2>(m, op.y, op.imm2));
-    reg!(m, op.z) = v;
+    if F & DEAD == 0 {
+        reg!(m, op.d) = v;
+    }
+    let x = if F & FWD_X != 0 { v } else { reg!(m, op.x) };
+    let y = if F & FWD_Y != 0 {
+        v
+    } else {
+        operand::<K2>(m, op.y, op.imm2)
+    };
+    reg!(m, op.z) = alu::<K2>(x, y);
     next!(m, c, ops, left, ep)
 }
 
-/// Every fused pair's handler, by the two kinds.
+/// Every fused pair's handler, by how the second op uses the first's
+/// result (the ways [`pair_use`] names, in its order) and the two kinds.
 #[rustfmt::skip]
-static PAIRS: [[Handler; kind::COUNT]; kind::COUNT] = table!(
-    pair,
-    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21],
-    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21]
-);
+static PAIRS: [[[Handler; kind::COUNT]; kind::COUNT]; 6] = [
+    table!(pair, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21],
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21], 0),
+    table!(pair, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21],
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21], 1),
+    table!(pair, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21],
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21], 2),
+    table!(pair, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21],
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21], 4),
+    table!(pair, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21],
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21], 5),
+    table!(pair, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21],
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21], 6),
+];
+
+/// How the second op of a pair (kind `k2`, `z = x k2 y`) uses the first's
+/// result `d`: the row of [`PAIRS`] for [`pair`]'s `F`.
+fn pair_use(d: u8, k2: u8, z: u8, x: u8, y: u8) -> usize {
+    let reads_x = k2 != kind::LI && x == d;
+    let reads_y = k2 < kind::ADDI && y == d;
+    let f = match (reads_x, reads_y) {
+        // Both: `y` comes from the register file, so the write stays.
+        (true, true) => FWD_X,
+        _ => {
+            let fwd = if reads_x { FWD_X } else { 0 } | if reads_y { FWD_Y } else { 0 };
+            fwd | if z == d { DEAD } else { 0 }
+        }
+    };
+    match f {
+        0 => 0,
+        FWD_X => 1,
+        FWD_Y => 2,
+        DEAD => 3,
+        _ if f == DEAD | FWD_X => 4,
+        _ => 5,
+    }
+}
 
 /// A simple ALU op on its own: `d = a K (b | imm)`.
 fn single<const K: u8>(m: &mut Machine, c: &BlockCache, ops: &[TOp], left: usize, ep: u64) -> u64 {
@@ -153,8 +202,9 @@ pub(super) fn simple(op: Op) -> Option<(u8, u8, u8, u8, u32)> {
 pub(super) fn lower_pair(first: Op, second: Op) -> Option<TOp> {
     let (k1, d, a, b, imm) = simple(first)?;
     let (k2, z, x, y, imm2) = simple(second)?;
+    let row = pair_use(d, k2, z, x, y);
     Some(TOp {
-        f: PAIRS[usize::from(k1)][usize::from(k2)],
+        f: PAIRS[row][usize::from(k1)][usize::from(k2)],
         imm,
         imm2,
         a,
