@@ -108,6 +108,22 @@ fn code_after_a_branch_joins_the_block_and_runs_as_written() {
         prog.extend([addi(A0, A0, 9), halt]);
         same_both_ways(&prog);
     }
+    // A constant and an ALU op in front of a side exit (they run in it):
+    // the ALU op reads the constant, overwrites it, or neither; the
+    // branch compares with it.
+    for pre in [addi(T0, T1, 5), addi(T1, T1, 1), addi(T0, A0, 1)] {
+        for cond in [BranchCond::Eq, BranchCond::Ne] {
+            same_both_ways(&[
+                Instr::Lui { rd: T1, imm: 1 },
+                pre,
+                branch(cond, T0, T1, 12),
+                addi(A2, T1, 1),
+                halt,
+                addi(A2, T0, 2),
+                halt,
+            ]);
+        }
+    }
     // A loop with a break in it, and a fault after a branch not taken.
     same_both_ways(&[
         addi(T2, ZERO, 20),

@@ -117,16 +117,18 @@ static TRANSFERS: [[Handler; 8]; kind::COUNT + 1] = table!(
 );
 
 /// A side exit: a conditional branch in the middle of a block whose code
-/// goes on after it (see `lowering::lower_block`). First the ALU op `PRE`
-/// in front of it, if any; then to `imm` if `a` compares with `b` as `C`
-/// says (the block ends there), else on to the next op. (The room left was
-/// counted for the whole block, so a side exit chains with less room than
-/// it has: never more.)
+/// goes on after it (see `lowering::lower_block`). First, if `LINK`, the
+/// constant `d = pc` (a `li` two instructions before the branch, such as
+/// the link a call the block followed writes); then the ALU op `PRE` in
+/// front of the branch, if any; then to `imm` if `a` compares with `b` as
+/// `C` says (the block ends there), else on to the next op. (The room left
+/// was counted for the whole block, so a side exit chains with less room
+/// than it has: never more.)
 ///
 /// If `RET`, `imm` holds a `ret` and `pc` the link the block put in `ra`:
 /// a taken exit runs the `ret` too and goes to the link, when there is room
 /// for one more instruction (else it stops short, at the `ret`).
-fn side<const PRE: u8, const C: u8, const RET: bool>(
+fn side<const PRE: u8, const C: u8, const RET: bool, const LINK: bool>(
     m: &mut Machine,
     c: &BlockCache,
     ops: &[TOp],
@@ -134,6 +136,9 @@ fn side<const PRE: u8, const C: u8, const RET: bool>(
     ep: u64,
 ) -> u64 {
     let op = op!(ops);
+    if LINK {
+        reg!(m, op.d) = op.pc;
+    }
     pre::<PRE>(m, op);
     if compare(C, reg!(m, op.a), reg!(m, op.b)) {
         if RET && left > 0 {
@@ -144,22 +149,28 @@ fn side<const PRE: u8, const C: u8, const RET: bool>(
     next!(m, c, ops, left, ep)
 }
 
-/// Every side exit's handler, by whether it runs a `ret`, the ALU op in
-/// front (or [`NO_PRE`]) and the branch condition.
+/// The side exits of one kind (whether they run a `ret`, whether they
+/// write a constant first), by the ALU op in front (or [`NO_PRE`]) and
+/// the branch condition.
 #[rustfmt::skip]
-static SIDES: [[[Handler; 6]; kind::COUNT + 1]; 2] = [
-    table!(
-        side,
-        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, NO_PRE],
-        [0, 1, 2, 3, 4, 5],
-        false
-    ),
-    table!(
-        side,
-        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, NO_PRE],
-        [0, 1, 2, 3, 4, 5],
-        true
-    ),
+macro_rules! sides {
+    ($ret:literal, $link:literal) => {
+        table!(
+            side,
+            [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, NO_PRE],
+            [0, 1, 2, 3, 4, 5],
+            $ret,
+            $link
+        )
+    };
+}
+
+/// Every side exit's handler, by whether it writes a constant first,
+/// whether it runs a `ret`, the ALU op in front (or [`NO_PRE`]) and the
+/// branch condition.
+static SIDES: [[[[Handler; 6]; kind::COUNT + 1]; 2]; 2] = [
+    [sides!(false, false), sides!(true, false)],
+    [sides!(false, true), sides!(true, true)],
 ];
 
 /// The ALU op fused in front of a transfer, closer or side exit as (kind,
@@ -174,17 +185,31 @@ fn pre_parts(pre: Option<Op>) -> Option<(u8, u8, u8, u8, u32)> {
 
 /// The conditional branch `op` (the block's `n`th instruction) as a side
 /// exit, with the simple ALU op `pre` fused in front of it, if it is one;
-/// `ret_to`: the link a taken exit goes to, running the `ret` at its target.
-pub(super) fn lower_side(pre: Option<Op>, op: Op, n: u8, ret_to: Option<u32>) -> Option<TOp> {
+/// `ret_to`: the link a taken exit goes to, running the `ret` at its target;
+/// `link`: a constant write `(d, value)` in front of `pre`, if it can go
+/// with this exit (with `ret_to`, only of the link itself).
+pub(super) fn lower_side(
+    pre: Option<Op>,
+    op: Op,
+    n: u8,
+    ret_to: Option<u32>,
+    link: Option<(u8, u32)>,
+) -> Option<TOp> {
     let (k, z, x, y, imm2) = pre_parts(pre)?;
     let (cond, a, b, target) = branch(op)?;
+    let (d, value) = link.unwrap_or((0, 0));
+    if link.is_some() && ret_to.is_some_and(|to| to != value) {
+        return None;
+    }
     Some(TOp {
-        f: SIDES[usize::from(ret_to.is_some())][usize::from(k)][usize::from(cond)],
+        f: SIDES[usize::from(link.is_some())][usize::from(ret_to.is_some())][usize::from(k)]
+            [usize::from(cond)],
         imm: target,
         // A side exit never stops, so needs no pc of its own.
-        pc: ret_to.unwrap_or(0),
+        pc: ret_to.unwrap_or(value),
         a,
         b,
+        d,
         n,
         x,
         y,

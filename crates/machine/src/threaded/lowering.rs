@@ -240,6 +240,20 @@ pub(crate) fn lower_block(
                 }
             }
         }
+        // A `li` and an ALU op in front of a side exit (a call's link
+        // write, then the callee's first test) join it.
+        let linked = match (first.op, ops.get(i + 1), ops.get(i + 2)) {
+            (Op::Li { d, imm }, Some(pre), Some(exit)) if fuse && exit.side && i >= grouped => {
+                lower_side(Some(pre.op), exit.op, exit.n, exit.ret_to, Some((d, imm)))
+            }
+            _ => None,
+        };
+        if let Some(op) = linked {
+            arena[k] = op;
+            k += 1;
+            i += 3;
+            continue;
+        }
         let pair = match ops.get(i + 1) {
             Some(second) if fuse && i + 1 >= grouped => {
                 // An add that addresses the op after it fuses with that
@@ -250,7 +264,7 @@ pub(crate) fn lower_block(
                 let (pc, n) = (second.pc, count(second));
                 lower_indexed(first.op, second.op, pc, n)
                     .or_else(|| match second.side {
-                        true => lower_side(Some(first.op), second.op, n, second.ret_to),
+                        true => lower_side(Some(first.op), second.op, n, second.ret_to, None),
                         false => lower_last(Some(first.op), second.op, pc, n, at),
                     })
                     .or_else(|| {
@@ -270,7 +284,7 @@ pub(crate) fn lower_block(
                 i += 1;
                 let side = first
                     .side
-                    .then(|| lower_side(None, first.op, first.n, first.ret_to));
+                    .then(|| lower_side(None, first.op, first.n, first.ret_to, None));
                 side.flatten()
                     .unwrap_or_else(|| lower(first.op, first.pc, count(&first), at))
             }

@@ -224,12 +224,18 @@ macro_rules! table {
     (@row $f:ident, $row:expr, [$($column:literal),*]) => {
         [$($f::<{ $row }, $column>),*]
     };
-    // With a third generic argument, the same for every entry.
+    // With more generic arguments, the same for every entry.
     ($f:ident, [$($row:expr),*], $columns:tt, $z:literal) => {
         [$(table!(@row $f, $row, $columns, $z)),*]
     };
     (@row $f:ident, $row:expr, [$($column:literal),*], $z:literal) => {
         [$($f::<{ $row }, $column, $z>),*]
+    };
+    ($f:ident, [$($row:expr),*], $columns:tt, $y:literal, $z:literal) => {
+        [$(table!(@row $f, $row, $columns, $y, $z)),*]
+    };
+    (@row $f:ident, $row:expr, [$($column:literal),*], $y:literal, $z:literal) => {
+        [$($f::<{ $row }, $column, $y, $z>),*]
     };
 }
 
