@@ -97,6 +97,29 @@ impl Ram {
         &mut self.bytes
     }
 
+    /// The little-endian value of `width` at the start of `cell` (0 if
+    /// `cell` is shorter).
+    #[inline(always)]
+    pub(crate) fn decode(cell: &[u8], width: Width) -> u32 {
+        match (width, cell) {
+            (Width::Word, &[b0, b1, b2, b3, ..]) => u32::from_le_bytes([b0, b1, b2, b3]),
+            (Width::Half, &[b0, b1, ..]) => u32::from(u16::from_le_bytes([b0, b1])),
+            (Width::Byte, &[b0, ..]) => u32::from(b0),
+            _ => 0,
+        }
+    }
+
+    /// Writes the low `width` bytes of `value` at the start of `cell`,
+    /// little-endian (nothing if `cell` is shorter).
+    #[inline(always)]
+    pub(crate) fn encode(cell: &mut [u8], width: Width, value: u32) {
+        let bytes = value.to_le_bytes();
+        let n = width.bytes() as usize;
+        if let (Some(dst), Some(src)) = (cell.get_mut(..n), bytes.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+    }
+
     /// Loads a little-endian value of `width` at `hpa`; `None` outside RAM.
     #[inline(always)]
     pub(crate) fn load(&self, hpa: u32, width: Width) -> Option<u32> {

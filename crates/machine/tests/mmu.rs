@@ -405,3 +405,47 @@ fn a_faulting_access_sets_no_accessed_bit() {
         assert_eq!(m.read_phys_u32(leaf).unwrap() & PTE_A, 0, "{access:?}");
     }
 }
+
+#[test]
+fn loops_of_one_load_or_store_translate_every_access() {
+    // With paging on, a loop of one store and one of one load (which the
+    // interpreter runs as Rust loops) go through the page tables: the
+    // virtual page at 0x2_0000 is the physical one at 0x3_0000, and the
+    // physical page at 0x2_0000 stays untouched.
+    const VA: u32 = 0x2_0000;
+    const PA: u32 = 0x3_0000;
+    let mut body = li(T0, VA);
+    body.extend(li(T1, VA + 64));
+    body.extend(li(A0, 0x5A));
+    // Fill 64 bytes, then sum them back.
+    body.extend([
+        store(vmlab_isa::Width::Byte, A0, T0, 0),
+        addi(T0, T0, 1),
+        branch(vmlab_isa::BranchCond::Ltu, T0, T1, -8),
+    ]);
+    body.extend(li(T0, VA));
+    body.extend([
+        addi(A1, ZERO, 0),
+        load(vmlab_isa::LoadOp::Lbu, A2, T0, 0),
+        alu(vmlab_isa::AluOp::Add, A1, A1, A2),
+        addi(T0, T0, 1),
+        branch(vmlab_isa::BranchCond::Ltu, T0, T1, -12),
+        Instr::Break,
+    ]);
+    let (mut m, mut t) = paged(&body, false);
+    t.map(&mut m, VA, PA, PTE_R | PTE_W);
+    assert!(matches!(
+        m.run(10_000),
+        Exit::Exception {
+            cause: Exception::Breakpoint,
+            ..
+        }
+    ));
+    let mut mapped = [0; 64];
+    let mut other = [0; 64];
+    m.read_phys(HostPhys(PA), &mut mapped).unwrap();
+    m.read_phys(HostPhys(VA), &mut other).unwrap();
+    assert_eq!(mapped, [0x5A; 64]);
+    assert_eq!(other, [0; 64]);
+    assert_eq!(m.reg(A1), 64 * 0x5A);
+}

@@ -296,12 +296,10 @@ pub(crate) fn lower_block(
     if let (true, 2, Some(Op::Closer { kind, .. })) =
         (fuse && !joined, k - at, ops.last().map(|d| d.op))
     {
-        let mem = match (ops[0].op, ops.get(1).map(|d| d.op)) {
-            (Op::Add { .. }, Some(mem)) => lower_mem_loop(mem, true, kind),
-            (mem, _) => lower_mem_loop(mem, false, kind),
-        };
-        if let Some(f) = mem {
-            arena[at].f = f;
+        let lowered = &mut arena[at..k];
+        match (ops[0].op, ops.get(1).map(|d| d.op)) {
+            (Op::Add { .. }, Some(mem)) => lower_mem_loop(mem, true, kind, lowered),
+            (mem, _) => lower_mem_loop(mem, false, kind, lowered),
         }
     }
     if !ends {

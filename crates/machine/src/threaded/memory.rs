@@ -9,7 +9,9 @@ use super::decode::Op;
 use super::{Handler, NEXT, TOp, after_slow, end_after, goto, missing_op, stop_at};
 use crate::block::BlockCache;
 use crate::cpu::SINK;
+use crate::frames::Frames;
 use crate::machine::Machine;
+use crate::ram::Ram;
 
 /// The address of a load or store: `a + imm`, or for an indexed one
 /// (`X`: an `add c, a, b` fused in front of it) `c = a + b` first, then
@@ -269,9 +271,6 @@ fn mem_loop<const MX: u8, const C: u8>(
     let Some(cl) = ops.get(1) else {
         return missing_op();
     };
-    if let Some(plan) = plan(kind, x, C >= 6, op, cl) {
-        return mem_loop_planned::<MX, C>(m, c, ops, left, ep, plan);
-    }
     let n = usize::from(cl.n);
     let mut left = left;
     loop {
@@ -313,7 +312,7 @@ fn mem_loop<const MX: u8, const C: u8>(
 }
 
 /// How a loop of one load or store keeps its registers in host registers
-/// (see [`plan`]).
+/// (see [`plan`]); kept in the load's or store's op as its `k`.
 #[derive(Clone, Copy)]
 struct Plan {
     /// The register that varies the address is the accumulator (else the
@@ -375,6 +374,19 @@ fn plan(number: u8, x: bool, reg_addend: bool, op: &TOp, cl: &TOp) -> Option<Pla
     })
 }
 
+impl Plan {
+    fn bits(self) -> u8 {
+        u8::from(self.var_is_sum) | u8::from(self.y_is_loaded) << 1
+    }
+
+    fn from_bits(k: u8) -> Plan {
+        Plan {
+            var_is_sum: k & 1 != 0,
+            y_is_loaded: k & 2 != 0,
+        }
+    }
+}
+
 /// Why a loop that holds its registers stopped.
 enum Left {
     /// The load or store needs its slow path, at address base `base`
@@ -386,103 +398,107 @@ enum Left {
     Room,
 }
 
+/// The registers a planned loop writes, carried from pass to pass.
+struct Carry {
+    count: u32,
+    sum: u32,
+    addr: u32,
+    loaded: u32,
+    /// Passes that went back to the start.
+    taken: usize,
+}
+
+/// What a planned loop reads and never writes.
+struct Fixed {
+    /// An indexed address's register that does not vary (else 0).
+    base: u32,
+    imm: u32,
+    /// A store's value.
+    value: u32,
+    /// The ALU op's kind (or [`NO_PRE`]), second operand (unless it is the
+    /// loaded value) and immediate.
+    k: u8,
+    y: u32,
+    imm2: u32,
+    y_is_loaded: bool,
+    addend: u32,
+    bound: u32,
+    /// Passes that may go back to the start.
+    room: usize,
+}
+
 /// [`mem_loop`] for a loop that [`plan`] says can keep its registers in
-/// host registers: the counter, the accumulator, the address and the
-/// loaded value live in locals and go to the register file once, when the
-/// loop stops; every other register is read once, before it starts. A
-/// pass is then the load or store, its checks, the ALU op and the closer,
-/// with no traffic through the register file: the interpreter is bound by
-/// how many host instructions it runs, and this is where a loop spends
-/// them.
-#[inline(always)]
+/// host registers (the plan in the first op's `k`): the counter, the
+/// accumulator, the address and the loaded value live in locals and go to
+/// the register file once, when the loop stops; every other register is
+/// read once, before it starts. A pass is then the load or store, its
+/// checks, the ALU op and the closer, with no traffic through the register
+/// file: the interpreter is bound by how many host instructions it runs,
+/// and this is where a loop spends them.
 fn mem_loop_planned<const MX: u8, const C: u8>(
     m: &mut Machine,
     c: &BlockCache,
     ops: &[TOp],
     left: usize,
     ep: u64,
-    plan: Plan,
 ) -> u64 {
     let (kind, x) = (MX / 2, MX % 2 == 1);
     let load = kind < STORES;
     let (Some(op), Some(cl)) = (ops.first(), ops.get(1)) else {
         return missing_op();
     };
+    let plan = Plan::from_bits(op.k);
     let pre = cl.k != NO_PRE;
     let n = usize::from(cl.n);
-    // Registers the loop writes, in host registers.
-    let mut count = reg!(m, cl.d);
-    let mut sum = if pre { reg!(m, cl.z) } else { 0 };
-    let mut addr = if x { reg!(m, op.c) } else { 0 };
-    let mut loaded = if load { reg!(m, op.d) } else { 0 };
-    // Registers it only reads, read once: an indexed address's register
-    // that does not vary, a store's value, the ALU op's second operand and
-    // the closer's addend and bound.
-    let base = if x {
-        let varying = if plan.var_is_sum { cl.z } else { cl.d };
-        if op.a == varying {
-            reg!(m, op.b)
-        } else {
-            reg!(m, op.a)
-        }
-    } else {
-        0
+    let mut carry = Carry {
+        count: reg!(m, cl.d),
+        sum: if pre { reg!(m, cl.z) } else { 0 },
+        addr: if x { reg!(m, op.c) } else { 0 },
+        loaded: if load { reg!(m, op.d) } else { 0 },
+        taken: 0,
     };
-    let value = reg!(m, op.d);
-    let y = reg!(m, cl.y);
-    let addend = if C >= 6 { reg!(m, cl.b) } else { cl.imm };
-    let bound = reg!(m, cl.c);
-    // A pass may go back while `room` is left; each costs `n`.
-    let room = left / n;
-    let mut taken = 0;
-    let width = width(kind);
-    let bytes = width.bytes() as usize;
+    let fixed = Fixed {
+        base: if x {
+            let varying = if plan.var_is_sum { cl.z } else { cl.d };
+            if op.a == varying {
+                reg!(m, op.b)
+            } else {
+                reg!(m, op.a)
+            }
+        } else {
+            0
+        },
+        imm: op.imm,
+        value: reg!(m, op.d),
+        k: cl.k,
+        y: reg!(m, cl.y),
+        imm2: cl.imm2,
+        y_is_loaded: plan.y_is_loaded,
+        addend: if C >= 6 { reg!(m, cl.b) } else { cl.imm },
+        bound: reg!(m, cl.c),
+        room: left / n,
+    };
     let window = (m.mmu.flat as usize).min(m.mmu.ram.as_bytes().len());
-    let why = loop {
-        let var = if plan.var_is_sum { sum } else { count };
-        let ea = base.wrapping_add(var);
-        let va = ea.wrapping_add(op.imm);
-        let at = va as usize;
-        if va & (width.bytes() - 1) != 0 || at + bytes > window {
-            break Left::Slow(ea);
-        }
-        if load {
-            let Some(raw) = m.mmu.ram.load(va, width) else {
-                break Left::Slow(ea);
-            };
-            loaded = extend(kind, raw);
-        } else if m.mmu.frames.store_watched(va) || !m.mmu.ram.store(va, width, value) {
-            break Left::Slow(ea);
-        }
-        addr = ea;
-        if pre {
-            let y = if plan.y_is_loaded { loaded } else { y };
-            sum = alu_value(cl.k, sum, y, cl.imm2);
-        }
-        count = count.wrapping_add(addend);
-        if !compare(C % 6, count, bound) {
-            break Left::Out;
-        }
-        if taken == room {
-            taken += 1;
-            break Left::Room;
-        }
-        taken += 1;
+    let (frames, ram) = (&m.mmu.frames, &mut m.mmu.ram.as_bytes_mut()[..window]);
+    let why = match (plan.var_is_sum, pre) {
+        (false, false) => passes::<MX, C, false, false>(ram, frames, &fixed, &mut carry),
+        (false, true) => passes::<MX, C, false, true>(ram, frames, &fixed, &mut carry),
+        (true, _) => passes::<MX, C, true, true>(ram, frames, &fixed, &mut carry),
     };
     // Back to the register file, in the order the loop writes them (a
     // load's value after the address it overwrites).
     if x {
-        reg!(m, op.c) = addr;
+        reg!(m, op.c) = carry.addr;
     }
     if load {
-        reg!(m, op.d) = loaded;
+        reg!(m, op.d) = carry.loaded;
     }
     if pre {
-        reg!(m, cl.z) = sum;
+        reg!(m, cl.z) = carry.sum;
     }
-    reg!(m, cl.d) = count;
-    m.cpu.instret += (taken * n) as u64;
-    let left = left - taken.min(room) * n;
+    reg!(m, cl.d) = carry.count;
+    m.cpu.instret += (carry.taken * n) as u64;
+    let left = left - carry.taken.min(fixed.room) * n;
     match why {
         Left::Slow(ea) => {
             if x {
@@ -497,6 +513,70 @@ fn mem_loop_planned<const MX: u8, const C: u8>(
             NEXT
         }
     }
+}
+
+/// The passes of a planned loop (load or store number `MX / 2`, indexed if
+/// `MX` is odd; closer kind `C`; the address varies by the accumulator if
+/// `SUM`, else by the counter; an ALU op in front of the closer if `PRE`)
+/// over `ram`, the RAM in the flat window, until one leaves. Apart from the
+/// rest of the handler, so that what it carries stays in host registers.
+#[inline(never)]
+fn passes<const MX: u8, const C: u8, const SUM: bool, const PRE: bool>(
+    ram: &mut [u8],
+    frames: &Frames,
+    fixed: &Fixed,
+    carry: &mut Carry,
+) -> Left {
+    let kind = MX / 2;
+    let width = width(kind);
+    let bytes = width.bytes() as usize;
+    let Carry {
+        mut count,
+        mut sum,
+        mut addr,
+        mut loaded,
+        mut taken,
+    } = *carry;
+    let why = loop {
+        let ea = fixed.base.wrapping_add(if SUM { sum } else { count });
+        let va = ea.wrapping_add(fixed.imm);
+        let at = va as usize;
+        if va & (width.bytes() - 1) != 0 {
+            break Left::Slow(ea);
+        }
+        let Some(cell) = ram.get_mut(at..at + bytes) else {
+            break Left::Slow(ea);
+        };
+        if kind < STORES {
+            loaded = extend(kind, Ram::decode(cell, width));
+        } else if frames.store_watched(va) {
+            break Left::Slow(ea);
+        } else {
+            Ram::encode(cell, width, fixed.value);
+        }
+        addr = ea;
+        if PRE {
+            let y = if fixed.y_is_loaded { loaded } else { fixed.y };
+            sum = alu_value(fixed.k, sum, y, fixed.imm2);
+        }
+        count = count.wrapping_add(fixed.addend);
+        if !compare(C % 6, count, fixed.bound) {
+            break Left::Out;
+        }
+        if taken == fixed.room {
+            taken += 1;
+            break Left::Room;
+        }
+        taken += 1;
+    };
+    *carry = Carry {
+        count,
+        sum,
+        addr,
+        loaded,
+        taken,
+    };
+    why
 }
 
 /// Every loop of one load or store, by number (times 2, plus 1 if
@@ -523,11 +603,31 @@ fn number(op: Op) -> Option<u8> {
     })
 }
 
-/// The handler that runs a block of the load or store `mem` (indexed if
-/// `x`) and a loop closer of kind `closer` as one loop.
-pub(super) fn lower_mem_loop(mem: Op, x: bool, closer: u8) -> Option<Handler> {
-    let mx = number(mem)? * 2 + u8::from(x);
-    Some(MEM_LOOPS[usize::from(mx)][usize::from(closer % 12)])
+/// Every loop of one load or store that keeps its registers in host
+/// registers, by number (times 2, plus 1 if indexed) and closer kind.
+#[rustfmt::skip]
+static PLANNED_LOOPS: [[Handler; 12]; 16] = table!(
+    mem_loop_planned,
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
+);
+
+/// Makes the block `ops` (the load or store `mem`, indexed if `x`, then a
+/// loop closer of kind `closer`, both lowered) run as one loop, keeping its
+/// registers in host registers if [`plan`] allows.
+pub(super) fn lower_mem_loop(mem: Op, x: bool, closer: u8, ops: &mut [TOp]) {
+    let Some(number) = number(mem) else {
+        return;
+    };
+    let (Some(&op), Some(cl)) = (ops.first(), ops.get(1)) else {
+        return;
+    };
+    let (mx, c) = (usize::from(number * 2 + u8::from(x)), closer % 12);
+    let (f, k) = match plan(number, x, c >= 6, &op, cl) {
+        Some(plan) => (PLANNED_LOOPS[mx][usize::from(c)], plan.bits()),
+        None => (MEM_LOOPS[mx][usize::from(c)], 0),
+    };
+    ops[0] = TOp { f, k, ..op };
 }
 
 /// The most members a group takes.
