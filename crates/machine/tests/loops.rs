@@ -174,3 +174,72 @@ fn loops_that_hold_their_registers_stop_exactly() {
     assert_eq!(m.run(100_000), Exit::Halt);
     assert_eq!(m.reg(S0), left);
 }
+
+/// A loop of `body` ALU ops and a closer on `t0` (from 0 by 1 to `bound`):
+/// the interpreter runs up to four copies of such a body per block.
+fn counted(body: usize, bound: i32) -> Vec<Instr> {
+    let mut prog = vec![addi(T0, ZERO, 0), addi(A2, ZERO, bound)];
+    let ops = [
+        alu(AluOp::Add, S0, S0, T0),
+        alu(AluOp::Xor, S1, S1, S0),
+        imm(ImmOp::Sll, T1, S1, 3),
+        alu(AluOp::Sub, S0, S0, T1),
+        imm(ImmOp::Add, T2, T2, 7),
+    ];
+    prog.extend(ops.iter().cycle().take(body));
+    prog.push(addi(T0, T0, 1));
+    let back = -4 * (body as i32 + 1);
+    prog.push(branch(BranchCond::Ltu, T0, A2, back));
+    prog.push(Instr::Halt);
+    prog
+}
+
+#[test]
+fn loops_run_as_copies_of_their_body_and_leave_from_any() {
+    // Bodies of 0 to 14 ops (four copies down to one), left after every
+    // number of passes up to past four copies.
+    for body in 0..=14 {
+        for bound in 1..=11 {
+            same_both_ways_within(&counted(body, bound), 1000);
+        }
+    }
+    // A fault in the third pass: the load walks off the end of RAM.
+    let mut faulting = vec![
+        addi(T0, ZERO, 0),
+        addi(A2, ZERO, 9),
+        Instr::Lui { rd: T1, imm: 0x100 },
+        addi(T1, T1, -8),
+        lw(S0, T1, 0),
+        addi(T1, T1, 4),
+        alu(AluOp::Add, S1, S1, S0),
+        addi(T0, T0, 1),
+        branch(BranchCond::Ltu, T0, A2, -16),
+    ];
+    faulting.push(Instr::Halt);
+    same_both_ways(&faulting);
+}
+
+#[test]
+fn loops_run_as_copies_stop_exactly() {
+    // Every budget, so that runs stop in every copy and at every closer,
+    // and chains that run out of room re-enter the loop at its start.
+    for body in [1, 3, 6] {
+        let prog = counted(body, 10);
+        let mut whole = setup(&prog);
+        assert_eq!(whole.run(100_000), Exit::Halt);
+        let total = whole.counters().retired_total();
+        for budget in 1..=total {
+            let mut cut = setup(&prog);
+            let mut stepped = setup(&prog);
+            cut.run(budget);
+            for _ in 0..budget {
+                stepped.run(1);
+            }
+            assert_eq!(
+                cut.cpu_state(),
+                stepped.cpu_state(),
+                "body {body}, budget {budget}"
+            );
+        }
+    }
+}

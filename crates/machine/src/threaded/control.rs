@@ -59,6 +59,33 @@ pub(super) fn close<const C: u8>(m: &mut Machine, op: &TOp) -> bool {
     compare(C % 6, v, reg!(m, op.c))
 }
 
+/// A loop closer in a copy of its loop's body that is not the last (see
+/// `lowering::lower_block`): as [`closer`], but a taken closer goes on into
+/// the next copy, the op after it, and only a closer that falls through
+/// leaves the block. (The room left was counted for every copy.)
+fn closer_on<const PRE: u8, const C: u8>(
+    m: &mut Machine,
+    c: &BlockCache,
+    ops: &[TOp],
+    left: usize,
+    ep: u64,
+) -> u64 {
+    let op = op!(ops);
+    pre::<PRE>(m, op);
+    if close::<C>(m, op) {
+        next!(m, c, ops, left, ep)
+    }
+    goto(m, c, left, ep, op.n, op.after())
+}
+
+/// Every closer that goes on into the next copy, as [`CLOSERS`].
+#[rustfmt::skip]
+static CLOSERS_ON: [[Handler; 12]; kind::COUNT + 1] = table!(
+    closer_on,
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, NO_PRE],
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
+);
+
 /// Every loop closer's handler, by the ALU op in front (or [`NO_PRE`]) and
 /// the closer's kind.
 #[rustfmt::skip]
@@ -221,8 +248,17 @@ pub(super) fn lower_side(
 
 /// A control transfer or loop closer `last` (at `pc`, the block's `n`th
 /// instruction; the block's first op at arena index `first`) with the
-/// simple ALU op `pre` fused in front of it, if it is one.
-pub(super) fn lower_last(pre: Option<Op>, last: Op, pc: u32, n: u8, first: usize) -> Option<TOp> {
+/// simple ALU op `pre` fused in front of it, if it is one. A closer that
+/// goes `on` into the next copy of its loop's body when taken is
+/// [`closer_on`]; any other goes back to `first`.
+pub(super) fn lower_last(
+    pre: Option<Op>,
+    last: Op,
+    pc: u32,
+    n: u8,
+    first: usize,
+    on: bool,
+) -> Option<TOp> {
     let (k, z, x, y, imm2) = pre_parts(pre)?;
     let k = usize::from(k);
     let (f, a, b, c, d, imm) = match last {
@@ -234,7 +270,7 @@ pub(super) fn lower_last(pre: Option<Op>, last: Op, pc: u32, n: u8, first: usize
             imm,
             kind,
         } => (
-            CLOSERS[k][usize::from(kind % 12)],
+            if on { CLOSERS_ON } else { CLOSERS }[k][usize::from(kind % 12)],
             a,
             b,
             c,
@@ -263,5 +299,8 @@ pub(super) fn lower_last(pre: Option<Op>, last: Op, pc: u32, n: u8, first: usize
         imm2,
         first: first as u16,
         k: k as u8,
+        // A closer's block is the `n` instructions up to it (lowering
+        // changes this for a loop's copies).
+        back: n.saturating_sub(1),
     })
 }

@@ -190,6 +190,7 @@ pub(crate) fn lower_block(
     let mut ops = &decoded[..n];
     // A loop closer branches back to the block's start by arithmetic on
     // its own pc: only in a block of one stretch.
+    let mut closed = false;
     if fuse && n >= 2 && !joined {
         if let Some(fused) = fuse_loop(ops[n - 2].op, ops[n - 1].op, va) {
             decoded[n - 2] = Decoded {
@@ -197,8 +198,72 @@ pub(crate) fn lower_block(
                 ..decoded[n - 1]
             };
             ops = &decoded[..n - 1];
+            closed = true;
         }
     }
+    let mut k = write_ops(arena, at, ops, fuse);
+    // A loop of one load or store (plain or indexed) and its closer runs
+    // as one Rust loop.
+    let mem_loop = closed && k - at == 2 && {
+        let lowered = &mut arena[at..k];
+        match (
+            ops[0].op,
+            ops.get(1).map(|d| d.op),
+            ops.last().map(|d| d.op),
+        ) {
+            (Op::Add { .. }, Some(mem), Some(Op::Closer { kind, .. })) => {
+                lower_mem_loop(mem, true, kind, lowered)
+            }
+            (mem, _, Some(Op::Closer { kind, .. })) => lower_mem_loop(mem, false, kind, lowered),
+            _ => false,
+        }
+    };
+    // Any other loop runs as copies of its body: a pass that goes back to
+    // the start then costs no lookup, except after the last copy.
+    let copies = (limit.min(UNROLLED) / len.max(1)).min(COPIES);
+    if closed && !mem_loop && copies > 1 {
+        let mut unrolled = [decoded[0]; MAX_BLOCK];
+        let body = ops.len();
+        for copy in 0..copies {
+            for (slot, d) in unrolled[copy * body..].iter_mut().zip(ops) {
+                *slot = Decoded {
+                    n: d.n + (copy * len) as u8,
+                    // A closer that goes back into the next copy.
+                    side: d.side || (copy + 1 < copies && matches!(d.op, Op::Closer { .. })),
+                    ..*d
+                };
+            }
+        }
+        k = write_ops(arena, at, &unrolled[..copies * body], fuse);
+        // The closer of the last copy goes back to the start of the first.
+        if let Some(closer) = arena.get_mut(k - 1) {
+            closer.back = (len - 1) as u8;
+        }
+        len *= copies;
+    }
+    if !ends {
+        // Falls through (or was cut short after a `jal` it followed).
+        arena[k] = end_op(next, len as u8);
+        k += 1;
+    }
+    Lowered {
+        ops: k - at,
+        len,
+        segments,
+    }
+}
+
+/// Most copies of a loop's body a block takes (see [`lower_block`]).
+const COPIES: usize = 4;
+
+/// Most instructions the copies of a loop's body take in all.
+const UNROLLED: usize = 32;
+
+/// Writes the threaded ops of `ops` (decoded instructions of a block) into
+/// `arena` from index `at`, fusing if `fuse`; returns the index after the
+/// last. A closer that is a side exit (`side`: a loop's copy that is not
+/// the last) goes on into the next copy when taken.
+fn write_ops(arena: &mut [TOp], at: usize, ops: &[Decoded], fuse: bool) -> usize {
     let count = |d: &Decoded| d.n;
     let mut k = at;
     // Ops up to here are members of a group whose header is written.
@@ -263,9 +328,12 @@ pub(crate) fn lower_block(
                     .is_some_and(|third| lower_indexed(second.op, third.op, third.pc, 0).is_some());
                 let (pc, n) = (second.pc, count(second));
                 lower_indexed(first.op, second.op, pc, n)
-                    .or_else(|| match second.side {
-                        true => lower_side(Some(first.op), second.op, n, second.ret_to, None),
-                        false => lower_last(Some(first.op), second.op, pc, n, at),
+                    .or_else(|| match (second.side, second.op) {
+                        (true, Op::Closer { .. }) => {
+                            lower_last(Some(first.op), second.op, pc, n, at, true)
+                        }
+                        (true, _) => lower_side(Some(first.op), second.op, n, second.ret_to, None),
+                        (false, _) => lower_last(Some(first.op), second.op, pc, n, at, false),
                     })
                     .or_else(|| {
                         (!addresses_next)
@@ -282,36 +350,19 @@ pub(crate) fn lower_block(
             }
             None => {
                 i += 1;
-                let side = first
-                    .side
-                    .then(|| lower_side(None, first.op, first.n, first.ret_to, None));
-                side.flatten()
-                    .unwrap_or_else(|| lower(first.op, first.pc, count(&first), at))
+                let side = match (first.side, first.op) {
+                    (true, Op::Closer { .. }) => {
+                        lower_last(None, first.op, first.pc, first.n, at, true)
+                    }
+                    (true, _) => lower_side(None, first.op, first.n, first.ret_to, None),
+                    (false, _) => None,
+                };
+                side.unwrap_or_else(|| lower(first.op, first.pc, count(&first), at))
             }
         };
         k += 1;
     }
-    // A loop of one load or store (plain or indexed) and its closer runs
-    // as one Rust loop.
-    if let (true, 2, Some(Op::Closer { kind, .. })) =
-        (fuse && !joined, k - at, ops.last().map(|d| d.op))
-    {
-        let lowered = &mut arena[at..k];
-        match (ops[0].op, ops.get(1).map(|d| d.op)) {
-            (Op::Add { .. }, Some(mem)) => lower_mem_loop(mem, true, kind, lowered),
-            (mem, _) => lower_mem_loop(mem, false, kind, lowered),
-        }
-    }
-    if !ends {
-        // Falls through (or was cut short after a `jal` it followed).
-        arena[k] = end_op(next, len as u8);
-        k += 1;
-    }
-    Lowered {
-        ops: k - at,
-        len,
-        segments,
-    }
+    k
 }
 
 /// True when `op` can join a group that `first` starts: word loads (that
@@ -343,7 +394,7 @@ fn lower(op: Op, pc: u32, n: u8, first: usize) -> TOp {
     if let Some((k, d, a, b, imm)) = simple(op) {
         return t(SINGLES[usize::from(k)], a, b, d, imm);
     }
-    if let Some(last) = lower_last(None, op, pc, n, first) {
+    if let Some(last) = lower_last(None, op, pc, n, first, false) {
         return last;
     }
     if let Some(mem) = lower_plain(op, pc, n) {

@@ -614,13 +614,14 @@ static PLANNED_LOOPS: [[Handler; 12]; 16] = table!(
 
 /// Makes the block `ops` (the load or store `mem`, indexed if `x`, then a
 /// loop closer of kind `closer`, both lowered) run as one loop, keeping its
-/// registers in host registers if [`plan`] allows.
-pub(super) fn lower_mem_loop(mem: Op, x: bool, closer: u8, ops: &mut [TOp]) {
+/// registers in host registers if [`plan`] allows; false if `mem` is not a
+/// load or store.
+pub(super) fn lower_mem_loop(mem: Op, x: bool, closer: u8, ops: &mut [TOp]) -> bool {
     let Some(number) = number(mem) else {
-        return;
+        return false;
     };
     let (Some(&op), Some(cl)) = (ops.first(), ops.get(1)) else {
-        return;
+        return false;
     };
     let (mx, c) = (usize::from(number * 2 + u8::from(x)), closer % 12);
     let (f, k) = match plan(number, x, c >= 6, &op, cl) {
@@ -628,6 +629,7 @@ pub(super) fn lower_mem_loop(mem: Op, x: bool, closer: u8, ops: &mut [TOp]) {
         None => (MEM_LOOPS[mx][usize::from(c)], 0),
     };
     ops[0] = TOp { f, k, ..op };
+    true
 }
 
 /// The most members a group takes.

@@ -68,6 +68,9 @@ pub(crate) struct TOp {
     /// A loop closer: the kind of the ALU op fused in front of it (as its
     /// handler's `PRE`), for a loop that runs it from elsewhere.
     pub k: u8,
+    /// A loop closer: its loop's first instruction is `back` instructions
+    /// before its own.
+    pub back: u8,
 }
 
 const _: () = assert!(std::mem::size_of::<TOp>() == 32);
@@ -90,6 +93,7 @@ impl TOp {
         imm2: 0,
         first: 0,
         k: 0,
+        back: 0,
     };
 
     /// Instructions of the block before this op's last one.
@@ -98,12 +102,10 @@ impl TOp {
         u64::from(self.n).saturating_sub(1)
     }
 
-    /// A loop closer's block's first pc (the block is one straight stretch
-    /// of `n` instructions ending at `pc`).
+    /// A loop closer's loop's first pc.
     #[inline(always)]
     fn block_start(&self) -> u32 {
-        self.pc
-            .wrapping_sub(4 * (u32::from(self.n).saturating_sub(1)))
+        self.pc.wrapping_sub(4 * u32::from(self.back))
     }
 
     /// The pc after the op's last instruction.
