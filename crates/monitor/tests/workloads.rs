@@ -136,6 +136,37 @@ fn equivalence_every_workload_every_mode() {
 }
 
 #[test]
+fn engines_agree_when_data_pages_evict_the_code_from_the_tlb() {
+    // At the bench's size, pagefault touches enough fresh pages that its
+    // TLB fills evict the kernel's code pages, so every instruction fetch
+    // after a fill can miss: an engine that skipped or added a fetch at a
+    // block boundary would count different TLB misses and walk references
+    // (the default size, above, touches too few pages to show it).
+    let w = vmlab_guest::workloads()
+        .iter()
+        .find(|w| w.name == "pagefault")
+        .expect("the pagefault workload");
+    let mut failures = Vec::new();
+    for (mode, mem, profile) in TABLE {
+        let r = run_on(w.name, w.bench_iters, mode, mem, profile, Engine::Interp);
+        let j = run_on(w.name, w.bench_iters, mode, mem, profile, Engine::Jit);
+        if (j.modeled_cycles, guest_visible(&j)) != (r.modeled_cycles, guest_visible(&r)) {
+            failures.push(format!(
+                "{mode}/{mem}/{profile:?}: modeled cycles interp {} jit {}, TLB misses \
+                 interp {} jit {}, walk references interp {} jit {}",
+                r.modeled_cycles,
+                j.modeled_cycles,
+                r.counters.tlb_misses,
+                j.counters.tlb_misses,
+                r.counters.walk_refs,
+                j.counters.walk_refs
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
 fn trap_and_emulate_on_legacy_fails_with_the_kernels_assertion() {
     let w = &vmlab_guest::workloads()[0];
     let r = run(

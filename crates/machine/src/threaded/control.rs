@@ -6,7 +6,7 @@ use vmlab_isa::BranchCond;
 
 use super::alu::{alu, kind, operand, simple};
 use super::decode::{Op, branch};
-use super::{Handler, TOp, again, goto, missing_op};
+use super::{Handler, NEXT, TOp, again, goto, missing_op};
 use crate::block::BlockCache;
 use crate::machine::Machine;
 
@@ -63,6 +63,13 @@ pub(super) fn close<const C: u8>(m: &mut Machine, op: &TOp) -> bool {
 /// `lowering::lower_block`): as [`closer`], but a taken closer goes on into
 /// the next copy, the op after it, and only a closer that falls through
 /// leaves the block. (The room left was counted for every copy.)
+///
+/// Unless no room is left: then a slow path in this pass may have moved
+/// the MMU's epoch, and the pass back must go through the main loop, as a
+/// single copy's closer would. The main loop then fetches the loop's start
+/// afresh, and the TLB sees the same fetches whatever the engine. (When
+/// the epoch did not move, the jump cache still has the loop and nothing
+/// is counted.)
 fn closer_on<const PRE: u8, const C: u8>(
     m: &mut Machine,
     c: &BlockCache,
@@ -73,6 +80,11 @@ fn closer_on<const PRE: u8, const C: u8>(
     let op = op!(ops);
     pre::<PRE>(m, op);
     if close::<C>(m, op) {
+        if left == 0 {
+            m.cpu.instret += u64::from(op.n);
+            m.cpu.pc = op.block_start();
+            return NEXT;
+        }
         next!(m, c, ops, left, ep)
     }
     goto(m, c, left, ep, op.n, op.after())

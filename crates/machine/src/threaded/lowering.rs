@@ -235,9 +235,11 @@ pub(crate) fn lower_block(
             }
         }
         k = write_ops(arena, at, &unrolled[..copies * body], fuse);
-        // The closer of the last copy goes back to the start of the first.
-        if let Some(closer) = arena.get_mut(k - 1) {
-            closer.back = (len - 1) as u8;
+        // Every copy's closer goes back (or leaves, see
+        // `control::closer_on`) to the start of the first copy: the only
+        // ops with a `back` are closers.
+        for op in arena[at..k].iter_mut().filter(|op| op.back != 0) {
+            op.back = (len - 1) as u8;
         }
         len *= copies;
     }
