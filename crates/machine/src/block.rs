@@ -54,6 +54,9 @@ pub(crate) struct Block {
     pub generation: u32,
     /// False for an empty slot.
     pub valid: bool,
+    /// Decoded while the MMU translated through the TLB, so without joins
+    /// (see [`lower_block`]).
+    pub paged: bool,
     /// Where its ops are.
     pub loc: Loc,
 }
@@ -162,24 +165,28 @@ impl BlockCache {
     }
 
     /// The slot for a block at `hpa`, if it holds the block decoded at
-    /// (`va`, `hpa`) in code generation `generation`.
+    /// (`va`, `hpa`) in code generation `generation`, with paging on or off
+    /// as `paged` says.
     #[inline(always)]
-    pub(crate) fn lookup(&self, va: u32, hpa: u32, generation: u32) -> Option<usize> {
+    pub(crate) fn lookup(&self, va: u32, hpa: u32, generation: u32, paged: bool) -> Option<usize> {
         let i = Self::index(hpa);
         let b = &self.slots[i];
-        (b.valid && b.hpa == hpa && b.va == va && b.generation == generation).then_some(i)
+        (b.valid && b.hpa == hpa && b.va == va && b.generation == generation && b.paged == paged)
+            .then_some(i)
     }
 
     /// Decodes the block at (`va`, `hpa`) from `page` (the bytes of its
-    /// page) into its slot, evicting what was there. Returns the slot and
-    /// the stretches of the page its ops depend on, as (page offset,
-    /// bytes).
+    /// page) into its slot, evicting what was there; joined across
+    /// transfers in the page unless `paged` (see [`lower_block`]). Returns
+    /// the slot and the stretches of the page its ops depend on, as (page
+    /// offset, bytes).
     pub(crate) fn fill(
         &mut self,
         va: u32,
         hpa: u32,
         generation: u32,
         page: &[u8],
+        paged: bool,
     ) -> (usize, [(u32, u32); MARKS]) {
         if self.used + SCRATCH > SCRATCH_AT {
             // Start afresh. (The caller bumps the epoch after every fill, so
@@ -187,8 +194,15 @@ impl BlockCache {
             self.clear();
         }
         let start = self.used;
-        let Lowered { ops, len, segments } =
-            lower_block(&mut self.arena[..], start, va, page, MAX_BLOCK, true);
+        let Lowered { ops, len, segments } = lower_block(
+            &mut self.arena[..],
+            start,
+            va,
+            page,
+            MAX_BLOCK,
+            true,
+            !paged,
+        );
         self.used += ops;
         let i = Self::index(hpa);
         self.slots[i] = Block {
@@ -196,6 +210,7 @@ impl BlockCache {
             hpa,
             generation,
             valid: true,
+            paged,
             loc: Loc {
                 start: start as u16,
                 len: len as u16,
@@ -209,7 +224,15 @@ impl BlockCache {
     /// plain fall-through: for a pass that must stop part-way. Returns its
     /// first op.
     pub(crate) fn fill_partial(&mut self, va: u32, page: &[u8], limit: usize) -> usize {
-        lower_block(&mut self.arena[..], SCRATCH_AT, va, page, limit, false);
+        lower_block(
+            &mut self.arena[..],
+            SCRATCH_AT,
+            va,
+            page,
+            limit,
+            false,
+            false,
+        );
         SCRATCH_AT
     }
 
@@ -243,7 +266,7 @@ impl Machine {
         let need = allow::FETCH << self.need_shift;
         if let Some(hpa) = self.mmu.fast_fetch(pc, need) {
             let generation = self.mmu.frames.generation(hpa);
-            if let Some(slot) = cache.lookup(pc, hpa, generation) {
+            if let Some(slot) = cache.lookup(pc, hpa, generation, self.mmu.paged) {
                 return Ok(slot);
             }
             if let Some(code) = self.mmu.ram.as_bytes().get(hpa as usize..) {
@@ -258,7 +281,7 @@ impl Machine {
             .translate(pc, Access::Fetch, user)
             .map_err(|f| with_addr(f, pc))?;
         let generation = self.mmu.frames.generation(hpa);
-        match cache.lookup(pc, hpa, generation) {
+        match cache.lookup(pc, hpa, generation, self.mmu.paged) {
             Some(slot) => Ok(slot),
             None => Ok(self.decode_block(cache, pc, hpa)),
         }
@@ -277,7 +300,8 @@ impl Machine {
     fn decode_block(&mut self, cache: &mut BlockCache, pc: u32, hpa: u32) -> usize {
         let generation = self.mmu.frames.generation(hpa);
         let frame = hpa & !(PAGE_SIZE - 1);
-        let (slot, segments) = cache.fill(pc, hpa, generation, self.page(frame));
+        let paged = self.mmu.paged;
+        let (slot, segments) = cache.fill(pc, hpa, generation, self.page(frame), paged);
         for (offset, bytes) in segments {
             self.mmu.frames.mark_code(frame + offset, bytes);
         }

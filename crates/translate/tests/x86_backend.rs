@@ -350,3 +350,100 @@ fn shifts_by_a_register_keep_the_register_in_cl() {
         "_start: li s1, 3\n li a0, 0x40\n li t0, 2\n j body\nbody: sll a1, a0, s1\n srl a2, a0, t0\n sra a3, s1, t0\n sll s1, a0, s1\n srl s1, s1, t0\n sll a4, s1, s1\n sra t1, a0, a0\n add s2, s1, a1\n j done\ndone: halt\n",
     );
 }
+
+/// A paged program with a one-entry TLB: every data access to a fresh page
+/// evicts the code page, so every instruction fetch after one misses. A
+/// loop stores to a fresh page, calls `f` in the same page (which the
+/// interpreter joins into the caller's block), and `f` stores to another
+/// fresh page before it returns.
+const JOINED_FILLS: &str = "
+_start: li t0, 0x10000
+        csrw ptbr, t0
+        li t0, 0x11            # supervisor, paging on
+        csrw status, t0
+        li a0, 0x20000
+        li a3, 0x40000
+        li a1, 0
+        li t1, 0x1000
+loop:   sw a1, 0(a0)
+        call f
+        add a0, a0, t1
+        addi a1, a1, 1
+        li t2, 16
+        bltu a1, t2, loop
+        halt
+f:      sw a1, 0(a3)
+        add a3, a3, t1
+        ret
+";
+
+/// The same with a loop of several instructions (which the interpreter
+/// runs as copies of its body) storing to a fresh page each pass.
+const LOOP_FILLS: &str = "
+_start: li t0, 0x10000
+        csrw ptbr, t0
+        li t0, 0x11            # supervisor, paging on
+        csrw status, t0
+        li a0, 0x20000
+        li a1, 0
+        li t1, 0x1000
+        li t2, 16
+loop:   sw a1, 0(a0)
+        add a0, a0, t1
+        xor a2, a2, a1
+        addi a1, a1, 1
+        bltu a1, t2, loop
+        halt
+";
+
+#[test]
+fn jit_engine_counts_the_tlb_as_the_interpreter_does_when_fills_evict_code() {
+    for (name, src) in [("joined calls", JOINED_FILLS), ("loop copies", LOOP_FILLS)] {
+        tlb_counts_match(name, src);
+    }
+}
+
+/// Runs `src` (which turns paging on with its tables at 0x10000) with a
+/// one-entry TLB on the interpreter and on the JIT: the TLB misses and
+/// walk references must be the same.
+fn tlb_counts_match(name: &str, src: &str) {
+    use vmlab_isa::paging::{PTE_A, PTE_D, PTE_R, PTE_V, PTE_W, PTE_X, make_pte};
+    let config = MachineConfig {
+        ram_bytes: 1 << 20,
+        tlb_entries: 1,
+        ..MachineConfig::default()
+    };
+    let build = || {
+        let image = vmlab_asm::assemble_str(src).unwrap();
+        let mut m = Machine::bare_metal(&image, config.clone()).unwrap();
+        // Root at 0x10000, one leaf table at 0x11000 identity-mapping the
+        // first 4 MiB (RAM is 1 MiB: the code, the tables, the data).
+        let (root, leaf) = (0x10000u32, 0x11000u32);
+        m.write_phys_u32(vmlab_machine::HostPhys(root), make_pte(leaf, PTE_V))
+            .unwrap();
+        for page in 0..256u32 {
+            let flags = PTE_V | PTE_R | PTE_W | PTE_X | PTE_A | PTE_D;
+            m.write_phys_u32(
+                vmlab_machine::HostPhys(leaf + 4 * page),
+                make_pte(page << 12, flags),
+            )
+            .unwrap();
+        }
+        m
+    };
+    let mut a = build();
+    let ea = a.run(100_000);
+    let mut b = build();
+    let eb = JitEngine::new().run(&mut b, 100_000);
+    assert_eq!(ea, eb, "{name}");
+    assert_eq!(a.cpu_state(), b.cpu_state(), "{name}");
+    assert_eq!(a.reg(Reg::A1), 16, "{name}");
+    let (ca, cb) = (a.counters(), b.counters());
+    // Every pass fills the TLB at least once.
+    assert!(ca.tlb_misses >= 16, "{name}: {} misses", ca.tlb_misses);
+    assert_eq!(
+        (ca.tlb_misses, ca.walk_refs_1d),
+        (cb.tlb_misses, cb.walk_refs_1d),
+        "{name}: TLB misses and walk references, interpreter vs JIT"
+    );
+}

@@ -56,7 +56,7 @@ pub(crate) struct Lowered {
 /// index `at`, fusing ops if `fuse`. The ops always end with one that
 /// leaves the block.
 ///
-/// When fusing, a block that ends in a `jal` to an address in the same
+/// When fusing and `join`, a block that ends in a `jal` to an address in the same
 /// page goes on there: the `jal` becomes a write of its link register (or
 /// nothing), and the code at the target joins the block, up to
 /// [`SEGMENTS`] stretches and `limit` instructions in all. One page means
@@ -70,6 +70,14 @@ pub(crate) struct Lowered {
 /// link. A call to a leaf that returns early then costs one transfer, back
 /// to the caller, whose address is fixed per block (so the host predicts
 /// it, where a shared `ret` handler mispredicts between call sites).
+///
+/// Joins are for code that runs untranslated (`join` false when the MMU
+/// translates through the TLB). A block boundary is where an engine
+/// fetches afresh after a TLB fill has moved the MMU's epoch, and a fetch
+/// can miss in the TLB; a joined block would run on past such a boundary
+/// without the fetch, and count fewer TLB misses than an engine that runs
+/// blocks as `form_block` makes them. (A loop's copies, below, leave at
+/// every copy's end in that case instead.)
 pub(crate) fn lower_block(
     arena: &mut [TOp],
     at: usize,
@@ -77,6 +85,7 @@ pub(crate) fn lower_block(
     page: &[u8],
     limit: usize,
     fuse: bool,
+    join: bool,
 ) -> Lowered {
     let mut decoded = [Decoded {
         op: Op::System { word: 0 },
@@ -122,7 +131,7 @@ pub(crate) fn lower_block(
         next = pc;
         let Some(last) = n.checked_sub(1) else { break };
         let d = decoded[last];
-        if !(fuse && d.ends) {
+        if !(fuse && join && d.ends) {
             break;
         }
         // Whether the block may take in another stretch.
