@@ -109,22 +109,28 @@ fn pair<const K1: u8, const K2: u8, const F: u8>(
     next!(m, c, ops, left, ep)
 }
 
+/// The fused pairs with one `F` (see [`pair`]), by the two kinds.
+#[rustfmt::skip]
+macro_rules! pairs {
+    ($f:literal) => {
+        table!(
+            pair,
+            [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21],
+            [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21],
+            $f
+        )
+    };
+}
+
 /// Every fused pair's handler, by how the second op uses the first's
 /// result (the ways [`pair_use`] names, in its order) and the two kinds.
-#[rustfmt::skip]
 static PAIRS: [[[Handler; kind::COUNT]; kind::COUNT]; 6] = [
-    table!(pair, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21],
-        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21], 0),
-    table!(pair, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21],
-        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21], 1),
-    table!(pair, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21],
-        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21], 2),
-    table!(pair, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21],
-        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21], 4),
-    table!(pair, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21],
-        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21], 5),
-    table!(pair, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21],
-        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21], 6),
+    pairs!(0),
+    pairs!(1),
+    pairs!(2),
+    pairs!(4),
+    pairs!(5),
+    pairs!(6),
 ];
 
 /// How the second op of a pair (kind `k2`, `z = x k2 y`) uses the first's
@@ -132,22 +138,16 @@ static PAIRS: [[[Handler; kind::COUNT]; kind::COUNT]; 6] = [
 fn pair_use(d: u8, k2: u8, z: u8, x: u8, y: u8) -> usize {
     let reads_x = k2 != kind::LI && x == d;
     let reads_y = k2 < kind::ADDI && y == d;
-    let f = match (reads_x, reads_y) {
-        // Both: `y` comes from the register file, so the write stays.
-        (true, true) => FWD_X,
-        _ => {
-            let fwd = if reads_x { FWD_X } else { 0 } | if reads_y { FWD_Y } else { 0 };
-            fwd | if z == d { DEAD } else { 0 }
-        }
+    let fwd = match (reads_x, reads_y) {
+        (true, _) => FWD_X,
+        (false, true) => FWD_Y,
+        (false, false) => 0,
     };
-    match f {
-        0 => 0,
-        FWD_X => 1,
-        FWD_Y => 2,
-        DEAD => 3,
-        _ if f == DEAD | FWD_X => 4,
-        _ => 5,
-    }
+    // Reading it twice, `y` comes from the register file: the write stays.
+    let dead = z == d && !(reads_x && reads_y);
+    let f = fwd | if dead { DEAD } else { 0 };
+    // The rows hold `F` = 0, 1, 2, 4, 5, 6 (both forwards never go together).
+    usize::from(f) - usize::from(f >= DEAD)
 }
 
 /// A simple ALU op on its own: `d = a K (b | imm)`.

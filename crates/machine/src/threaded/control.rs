@@ -30,11 +30,20 @@ fn pre<const PRE: u8>(m: &mut Machine, op: &TOp) {
     }
 }
 
-/// A loop closer, a block's last op (see `Op::Closer`): first the ALU op
-/// `PRE` fused in front of it, if any (`z = x PRE (y | imm2)`), then
-/// `d = a + (imm | b)`, then back to the block's start if `d` compares
-/// with `c` as `C` says, else on.
-fn closer<const PRE: u8, const C: u8>(
+/// A loop closer (see `Op::Closer`): first the ALU op `PRE` fused in front
+/// of it, if any (`z = x PRE (y | imm2)`), then `d = a + (imm | b)`, then,
+/// if `d` compares with `c` as `C` says, back to the loop's start, else on
+/// after it.
+///
+/// `ON`: the closer of a copy of its loop's body that is not the last (see
+/// `lowering::lower_block`). Taken, it goes on into the next copy, the op
+/// after it, since the room was counted for every copy. Unless no room is
+/// left: then a slow path in this pass may have moved the MMU's epoch, and
+/// the pass back goes through the main loop, as a single copy's closer
+/// would; the main loop fetches the loop's start afresh, so the TLB sees
+/// the same fetches whatever the engine. (When the epoch did not move, the
+/// jump cache still has the loop and nothing is counted.)
+fn closer<const PRE: u8, const C: u8, const ON: bool>(
     m: &mut Machine,
     c: &BlockCache,
     ops: &[TOp],
@@ -44,7 +53,15 @@ fn closer<const PRE: u8, const C: u8>(
     let op = op!(ops);
     pre::<PRE>(m, op);
     if close::<C>(m, op) {
-        return again(m, c, op, left, ep);
+        if !ON {
+            return again(m, c, op, left, ep);
+        }
+        if left == 0 {
+            m.cpu.instret += u64::from(op.n);
+            m.cpu.pc = op.block_start();
+            return NEXT;
+        }
+        next!(m, c, ops, left, ep)
     }
     goto(m, c, left, ep, op.n, op.after())
 }
@@ -59,53 +76,23 @@ pub(super) fn close<const C: u8>(m: &mut Machine, op: &TOp) -> bool {
     compare(C % 6, v, reg!(m, op.c))
 }
 
-/// A loop closer in a copy of its loop's body that is not the last (see
-/// `lowering::lower_block`): as [`closer`], but a taken closer goes on into
-/// the next copy, the op after it, and only a closer that falls through
-/// leaves the block. (The room left was counted for every copy.)
-///
-/// Unless no room is left: then a slow path in this pass may have moved
-/// the MMU's epoch, and the pass back must go through the main loop, as a
-/// single copy's closer would. The main loop then fetches the loop's start
-/// afresh, and the TLB sees the same fetches whatever the engine. (When
-/// the epoch did not move, the jump cache still has the loop and nothing
-/// is counted.)
-fn closer_on<const PRE: u8, const C: u8>(
-    m: &mut Machine,
-    c: &BlockCache,
-    ops: &[TOp],
-    left: usize,
-    ep: u64,
-) -> u64 {
-    let op = op!(ops);
-    pre::<PRE>(m, op);
-    if close::<C>(m, op) {
-        if left == 0 {
-            m.cpu.instret += u64::from(op.n);
-            m.cpu.pc = op.block_start();
-            return NEXT;
-        }
-        next!(m, c, ops, left, ep)
-    }
-    goto(m, c, left, ep, op.n, op.after())
+/// The loop closers of one kind (whether they go on into a next copy), by
+/// the ALU op in front (or [`NO_PRE`]) and the closer's kind.
+#[rustfmt::skip]
+macro_rules! closers {
+    ($on:literal) => {
+        table!(
+            closer,
+            [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, NO_PRE],
+            [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+            $on
+        )
+    };
 }
 
-/// Every closer that goes on into the next copy, as [`CLOSERS`].
-#[rustfmt::skip]
-static CLOSERS_ON: [[Handler; 12]; kind::COUNT + 1] = table!(
-    closer_on,
-    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, NO_PRE],
-    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
-);
-
-/// Every loop closer's handler, by the ALU op in front (or [`NO_PRE`]) and
-/// the closer's kind.
-#[rustfmt::skip]
-static CLOSERS: [[Handler; 12]; kind::COUNT + 1] = table!(
-    closer,
-    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, NO_PRE],
-    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
-);
+/// Every loop closer's handler: those that go back to the loop's start,
+/// then those that go on into the next copy (see [`closer`]).
+static CLOSERS: [[[Handler; 12]; kind::COUNT + 1]; 2] = [closers!(false), closers!(true)];
 
 /// Conditional branches, `jal` and `jalr`, a block's last op, by number:
 /// the branch conditions in `BranchCond` order, then these two.
@@ -262,7 +249,7 @@ pub(super) fn lower_side(
 /// instruction; the block's first op at arena index `first`) with the
 /// simple ALU op `pre` fused in front of it, if it is one. A closer that
 /// goes `on` into the next copy of its loop's body when taken is
-/// [`closer_on`]; any other goes back to `first`.
+/// `closer`'s `ON` kind; any other goes back to `first`.
 pub(super) fn lower_last(
     pre: Option<Op>,
     last: Op,
@@ -282,7 +269,7 @@ pub(super) fn lower_last(
             imm,
             kind,
         } => (
-            if on { CLOSERS_ON } else { CLOSERS }[k][usize::from(kind % 12)],
+            CLOSERS[usize::from(on)][k][usize::from(kind % 12)],
             a,
             b,
             c,

@@ -7,7 +7,8 @@ use vmlab_isa::{AluOp, Instr, Reg, decode};
 use super::alu::{SINGLES, alu_rare, lower_pair, simple};
 use super::control::{lower_last, lower_side};
 use super::decode::{Op, branch, fuse_loop, predecode};
-use super::memory::{GROUP_MAX, lower_group, lower_indexed, lower_mem_loop, lower_plain};
+use super::loops::lower_mem_loop;
+use super::memory::{GROUP_MAX, lower_group, lower_indexed, lower_plain};
 use super::{Handler, TOp, read_op, system};
 
 use crate::block::{MAX_BLOCK, form_block};
@@ -245,7 +246,7 @@ pub(crate) fn lower_block(
         }
         k = write_ops(arena, at, &unrolled[..copies * body], fuse);
         // Every copy's closer goes back (or leaves, see
-        // `control::closer_on`) to the start of the first copy: the only
+        // `control::closer`) to the start of the first copy: the only
         // ops with a `back` are closers.
         for op in arena[at..k].iter_mut().filter(|op| op.back != 0) {
             op.back = (len - 1) as u8;

@@ -18,6 +18,7 @@
 //! By concern:
 //! - [`alu`]: the simple ALU ops alone and in fused pairs, and the rare ones;
 //! - [`memory`]: loads and stores, plain, indexed and in groups;
+//! - [`loops`]: loops of one load or store, run as Rust loops;
 //! - [`control`]: branches, jumps and loop closers, with an ALU op fused in
 //!   front;
 //! - [`decode`]: the predecoded form a block is lowered from;
@@ -244,6 +245,7 @@ macro_rules! table {
 mod alu;
 mod control;
 mod decode;
+mod loops;
 mod lowering;
 mod memory;
 
